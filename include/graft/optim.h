@@ -1,0 +1,5 @@
+/* graft/optim.h - (being written) */
+#ifndef GRAFT_OPTIM_H
+#define GRAFT_OPTIM_H
+#include "graft/session.h"
+#endif
