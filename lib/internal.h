@@ -72,6 +72,7 @@ typedef struct graftI_buffer {
     void (*dealloc)(void *data, size_t n, void *arg); /* wrapped caller memory */
     void *dealloc_arg;
     graftI_pool *pool;       /* returned here instead of freed when non-NULL */
+    struct graftI_buffer *next; /* pool free-list link */
 } graftI_buffer;
 
 struct graft_tensor {
@@ -258,6 +259,13 @@ GRAFTI_FUNC graftI_attr graftI_a_ilist(const char *name, const int64_t *v, int n
 GRAFTI_FUNC graftI_attr graftI_a_tlist(const char *name, const graft_dtype *v, int n);
 /* Sets the sticky error (if none yet); returns code. */
 GRAFTI_FUNC graft_code graftI_graph_fail(graft_graph *g, graft_code code, const char *fmt, ...) GRAFTI_PRINTF(3, 4);
+/* TF's get_seed: (graph seed, op seed) -> the seed/seed2 attrs of a random op. */
+GRAFTI_FUNC void graftI_graph_seeds(graft_graph *g, int64_t op_seed, int64_t *seed, int64_t *seed2);
+/* Collection names, for export. */
+GRAFTI_FUNC int graftI_graph_num_collections(const graft_graph *g);
+GRAFTI_FUNC const char *graftI_graph_collection_name(const graft_graph *g, int i);
+/* TensorFlow's DataTypeString ("float", "double", "int32", "string", ...). */
+GRAFTI_FUNC const char *graftI_tf_dtype_string(graft_dtype dt);
 static inline graft_out graftI_o(graft_op *op, int i) { graft_out o = {op, op ? i : 0}; return o; }
 
 /* ---- kernels (lib/session.c provides these to forward functions) ------------- */
