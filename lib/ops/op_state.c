@@ -155,13 +155,13 @@ static graft_code readvar_infer(graft_op *op, graft_status *st)
     return out1(op, graftI_attr_dt(op, "dtype", graftI_in_dtype(op, 0)), *graftI_in_shape(op, 0));
 }
 
+/* The handle's output is the variable's value (its storage, or a fed value). */
 static graft_code readvar_forward(graftI_kctx *k)
 {
-    graft_tensor **slot = graftI_var_slot(k, k->op->in[0].op);
-    if (!slot || !*slot)
+    if (!k->in[0])
         return graftI_kfail(k, GRAFT_ERR_FAILED_PRECONDITION, "Attempting to use uninitialized value %s",
                             k->op->in[0].op->name);
-    graftI_out_set(k, 0, graft_tensor_ref(*slot));
+    graftI_out_set(k, 0, graft_tensor_ref(k->in[0]));
     return GRAFT_OK;
 }
 
