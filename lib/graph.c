@@ -86,6 +86,7 @@ typedef struct collection {
 typedef struct ctrl_frame {
     graft_op **ops;
     int n;
+    bool reset; /* tf.control_dependencies(None): frames below are ignored */
 } ctrl_frame;
 
 struct graft_graph {
@@ -391,7 +392,7 @@ const char *graft_graph_unique_name(graft_graph *g, const char *name, bool mark_
 {
     if (!g || !name) return NULL;
     char full[512];
-    if (g->n_scopes > 0) snprintf(full, sizeof full, "%s/%s", g->scopes[g->n_scopes - 1], name);
+    if (g->n_scopes > 0 && g->scopes[g->n_scopes - 1][0]) snprintf(full, sizeof full, "%s/%s", g->scopes[g->n_scopes - 1], name);
     else snprintf(full, sizeof full, "%s", name);
     char key[512], base[512];
     lower_into(key, full, sizeof key);
@@ -457,7 +458,7 @@ void graft_graph_push_control_deps(graft_graph *g, graft_op *const *ops, int n)
         graftI_graph_fail(g, GRAFT_ERR_NOMEM, "out of memory pushing control dependencies");
         return;
     }
-    ctrl_frame f = {NULL, 0};
+    ctrl_frame f = {NULL, 0, n < 0};
     if (n > 0) {
         f.ops = graftI_calloc((size_t)n, sizeof(graft_op *));
         if (!f.ops) {
@@ -1162,7 +1163,21 @@ graft_op *graftI_make_op(graft_graph *g, const char *type, const char *default_n
         graft_name_next(g, NULL);
         return NULL;
     }
-    const char *nm = graft_graph_unique_name(g, g->next_name ? g->next_name : default_name, true);
+    const char *nm;
+    size_t nl = g->next_name ? strlen(g->next_name) : 0;
+    if (nl > 1 && g->next_name[nl - 1] == '/') {
+        /* TF's convention: a name ending in '/' is used verbatim (no scope, no suffix) */
+        g->next_name[nl - 1] = '\0';
+        if (!mark_name_and_prefixes(g, g->next_name)) {
+            graft_name_next(g, NULL);
+            graftI_graph_fail(g, GRAFT_ERR_NOMEM, "out of memory creating %s", type);
+            return NULL;
+        }
+        snprintf(g->scratch_name, sizeof g->scratch_name, "%s", g->next_name);
+        nm = g->scratch_name;
+    } else {
+        nm = graft_graph_unique_name(g, g->next_name ? g->next_name : default_name, true);
+    }
     graft_op_builder *b = nm ? graft_op_builder_new(g, type, nm) : NULL;
     graft_name_next(g, NULL);
     if (!b) {
@@ -1170,7 +1185,13 @@ graft_op *graftI_make_op(graft_graph *g, const char *type, const char *default_n
         return NULL;
     }
     for (int i = 0; i < n_in; i++) graft_op_builder_add_input(b, in[i]);
-    for (int f = 0; f < g->n_ctrl; f++)
+    int f0 = 0;
+    for (int f = g->n_ctrl - 1; f >= 0; f--)
+        if (g->ctrl[f].reset) {
+            f0 = f + 1;
+            break;
+        }
+    for (int f = f0; f < g->n_ctrl; f++)
         for (int j = 0; j < g->ctrl[f].n; j++) {
             graft_op *c = g->ctrl[f].ops[j];
             bool direct = false;

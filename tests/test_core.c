@@ -40,6 +40,39 @@ static void test_naming(void **state)
     graft_graph_free(g);
 }
 
+static void test_verbatim_names_and_ctrl_reset(void **state)
+{
+    (void)state;
+    graft_graph *g = graft_graph_new();
+    graft_graph_push_scope(g, "outer");
+    graft_name_next(g, "exact/name/");
+    graft_out a = graft_const_f32(g, 1.0f);
+    assert_string_equal(graft_op_name(a.op), "exact/name");
+    graft_graph_push_scope(g, "");
+    graft_out b = graft_const_f32(g, 1.0f);
+    assert_string_equal(graft_op_name(b.op), "Const");
+    graft_graph_pop_scope(g);
+    graft_graph_pop_scope(g);
+    /* a big zeros is Fill named like its scope, as tf.zeros */
+    int64_t d[2] = {100, 100};
+    graft_out z = graft_zeros(g, GRAFT_FLOAT, d, 2);
+    assert_string_equal(graft_op_name(z.op), "zeros");
+    assert_string_equal(graft_op_type(z.op), "Fill");
+    /* control deps: a variable ignores the enclosing frame; other ops take it */
+    graft_op *dep = graft_group(g, "dep", NULL, 0);
+    graft_graph_push_control_deps(g, &dep, 1);
+    graft_variable v;
+    graft_variable_new(g, "v", graft_const_f32(g, 0.0f), true, &v);
+    graft_out c = graft_const_f32(g, 2.0f);
+    graft_graph_pop_control_deps(g);
+    assert_int_equal(graft_op_num_control_inputs(v.var), 0);
+    assert_int_equal(graft_op_num_control_inputs(v.initializer), 0);
+    assert_int_equal(graft_op_num_control_inputs(c.op), 1);
+    assert_ptr_equal(graft_op_control_input(c.op, 0), dep);
+    assert_int_equal(graft_graph_status(g), GRAFT_OK);
+    graft_graph_free(g);
+}
+
 static void test_lookup(void **state)
 {
     (void)state;
@@ -182,6 +215,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_naming),          cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_verbatim_names_and_ctrl_reset),
         cmocka_unit_test(test_unfed_and_uninitialised), cmocka_unit_test(test_bad_builder_input),
         cmocka_unit_test(test_pool_reuse),      cmocka_unit_test(test_shape_overflow),
     };

@@ -51,18 +51,22 @@ GRAFT_API void graft_graph_clear_error(graft_graph *g);
 GRAFT_API void graft_graph_set_seed(graft_graph *g, int64_t seed);
 
 /* Name scopes (tf.name_scope): push "dense" gives "dense/", or "dense_1/" when
- * "dense" is taken. A name ending in '/' re-enters that exact scope. */
+ * "dense" is taken. A name ending in '/' re-enters that exact scope; "" is the
+ * root scope. */
 GRAFT_API const char *graft_graph_push_scope(graft_graph *g, const char *name);
 GRAFT_API void graft_graph_pop_scope(graft_graph *g);
-/* The full name of the next op a typed builder makes (one shot, scope applied,
- * uniquified); e.g. graft_name_next(g, "op_to_restore") before graft_mul. */
+/* The name of the next op a typed builder makes (one shot, scope applied,
+ * uniquified); e.g. graft_name_next(g, "op_to_restore") before graft_mul. As in
+ * TensorFlow, a name ending in '/' is used verbatim: "zeros/" names the op
+ * exactly "zeros" (no scope, no suffix; it must be free). */
 GRAFT_API void graft_name_next(graft_graph *g, const char *name);
 /* TF's Graph.unique_name: returns the name an op called `name` would get in the
  * current scope ("w1" -> "w1_1" when taken). Valid until the next graph call. */
 GRAFT_API const char *graft_graph_unique_name(graft_graph *g, const char *name, bool mark_used);
 
 /* Control dependencies (tf.control_dependencies): ops made while pushed run
- * after `ops`. */
+ * after `ops`. n < 0 pushes tf.control_dependencies(None): ops made while it is
+ * on top ignore every frame below it (variables and their initializers use it). */
 GRAFT_API void graft_graph_push_control_deps(graft_graph *g, graft_op *const *ops, int n);
 GRAFT_API void graft_graph_pop_control_deps(graft_graph *g);
 

@@ -456,8 +456,13 @@ graft_out graft_zeros(graft_graph *g, graft_dtype dt, const int64_t *dims, int n
     graft_name_next(g, "Const");
     graft_out zero = graft_const(g, "Const", z);
     graft_tensor_free(z);
+    char fill_name[600];
+    snprintf(fill_name, sizeof fill_name, "%s", graft_op_name(shp.op));
+    char *slash = strrchr(fill_name, '/');
+    if (slash) strcpy(slash, "/"); /* the Fill is named like its scope: ".../zeros" */
     graft_graph_pop_scope(g);
-    /* name the Fill like the scope TF made ("zeros") by re-entering it */
+    if (graft_graph_status(g) != GRAFT_OK) return graftI_o(NULL, 0);
+    graft_name_next(g, fill_name);
     return graft_fill(g, shp, zero);
 }
 
@@ -479,9 +484,13 @@ graft_out graft_variable_new(graft_graph *g, const char *name, graft_out init, b
         return none;
     }
     graftI_attr a[2] = {graftI_a_shape("shape", s), graftI_a_type("dtype", dt)};
+    graft_graph_push_control_deps(g, NULL, -1); /* TF makes variables under init_scope */
     graft_name_next(g, name ? name : "Variable");
     graft_op *var = graftI_make_op(g, "VariableV2", "Variable", NULL, 0, a, 2);
-    if (!var) return none;
+    if (!var) {
+        graft_graph_pop_control_deps(g);
+        return none;
+    }
     char sc[520];
     snprintf(sc, sizeof sc, "%s/", var->name);
     /* a variable's scope re-enters the variable's own name, ignoring the current scope */
@@ -493,6 +502,7 @@ graft_out graft_variable_new(graft_graph *g, const char *name, graft_out init, b
     graft_name_next(g, "read");
     graft_out rd = graft_identity(g, graftI_o(var, 0));
     graft_graph_pop_scope(g);
+    graft_graph_pop_control_deps(g);
     if (!asg || !rd.op) return none;
     graft_variable v = {var, asg, rd, init, trainable};
     graft_status st;
