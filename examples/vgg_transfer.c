@@ -7,7 +7,8 @@
  *     only the head (frozen trunk checked bit for bit), report test accuracy;
  *  3. save a checkpoint of only the head's variables, reload it into a fresh
  *     graph and show the same accuracy.
- * Usage: vgg_transfer [OUTDIR] [--quick]. Progress goes to stderr. */
+ * Usage: vgg_transfer [OUTDIR] [--quick] [--min-accuracy A]. Progress goes to
+ * stderr; the accuracies go to stdout. */
 #include <graft/graft.h>
 
 #include <math.h>
@@ -470,9 +471,14 @@ int main(int argc, char **argv)
 {
     const char *dir = "out/vgg_transfer";
     bool quick = false;
+    double min_acc = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) quick = true;
-        else dir = argv[i];
+        else if (strcmp(argv[i], "--min-accuracy") == 0 && i + 1 < argc) min_acc = atof(argv[++i]);
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "usage: vgg_transfer [OUTDIR] [--quick] [--min-accuracy A]\n");
+            return 2;
+        } else dir = argv[i];
     }
     double t0 = now();
     char head_prefix[1024];
@@ -482,6 +488,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "done in %.0fs: classes 5-9 test accuracy %.4f (reloaded %.4f)\n", now() - t0, acc, acc2);
     if (acc != acc2) {
         fprintf(stderr, "vgg_transfer: the reloaded head does not reproduce the accuracy\n");
+        return 1;
+    }
+    if (acc < min_acc) {
+        fprintf(stderr, "vgg_transfer: accuracy %.4f is below the required %.4f\n", acc, min_acc);
         return 1;
     }
     return 0;

@@ -688,6 +688,7 @@ struct graft_op_builder {
     int n_attr, cap_attr;
     bool allow_unknown;
     int unknown_outputs;
+    graftI_outinfo *unknown_info; /* declared outputs of an inert op (unknown_outputs entries) */
     graft_code err; /* first error while filling (e.g. out of memory) */
     char errmsg[256];
 };
@@ -723,6 +724,7 @@ void graft_op_builder_free(graft_op_builder *b)
     graftI_free(b->device);
     graftI_free(b->in);
     graftI_free(b->ctrl);
+    graftI_free(b->unknown_info);
     for (int i = 0; i < b->n_attr; i++) graftI_attr_clear(&b->attrs[i]);
     graftI_free(b->attrs);
     graftI_free(b);
@@ -762,6 +764,27 @@ void graft_op_builder_allow_unknown(graft_op_builder *b, int n_outputs)
     if (!b) return;
     b->allow_unknown = true;
     b->unknown_outputs = n_outputs < 0 ? 0 : n_outputs;
+    graftI_free(b->unknown_info);
+    b->unknown_info = NULL;
+    if (b->unknown_outputs > 0) {
+        b->unknown_info = graftI_calloc((size_t)b->unknown_outputs, sizeof(graftI_outinfo));
+        if (!b->unknown_info) {
+            builder_fail(b, GRAFT_ERR_NOMEM, "out of memory");
+            return;
+        }
+        for (int i = 0; i < b->unknown_outputs; i++) b->unknown_info[i].shape = graft_shape_unknown();
+    }
+}
+
+void graft_op_builder_unknown_output(graft_op_builder *b, int i, graft_dtype dt, graft_shape shape)
+{
+    if (!b) return;
+    if (!b->allow_unknown || i < 0 || i >= b->unknown_outputs || !b->unknown_info) {
+        builder_fail(b, GRAFT_ERR_INVALID_ARG, "unknown_output %d: call graft_op_builder_allow_unknown with enough outputs first", i);
+        return;
+    }
+    b->unknown_info[i].dtype = graft_dtype_valid(dt) ? dt : GRAFT_INVALID;
+    b->unknown_info[i].shape = shape;
 }
 
 /* Adds a copy of a (replacing an attr of the same name). */
@@ -941,6 +964,36 @@ void graft_op_builder_attr_shape_list(graft_op_builder *b, const char *name, con
     a.type = GRAFTI_ATTR_LIST_SHAPE;
     a.n = n;
     a.l.shape = (graft_shape *)v;
+    builder_put_attr(b, &a);
+}
+void graft_op_builder_attr_bool_list(graft_op_builder *b, const char *name, const bool *v, int n)
+{
+    graftI_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = (char *)name;
+    a.type = GRAFTI_ATTR_LIST_BOOL;
+    a.n = n;
+    a.l.b = (bool *)v;
+    builder_put_attr(b, &a);
+}
+void graft_op_builder_attr_tensor_list(graft_op_builder *b, const char *name, graft_tensor *const *v, int n)
+{
+    graftI_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = (char *)name;
+    a.type = GRAFTI_ATTR_LIST_TENSOR;
+    a.n = n;
+    a.l.t = (graft_tensor **)v;
+    builder_put_attr(b, &a);
+}
+void graft_op_builder_attr_func(graft_op_builder *b, const char *name, const char *func_name)
+{
+    graftI_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = (char *)name;
+    a.type = GRAFTI_ATTR_FUNC;
+    a.v.s.ptr = (char *)(func_name ? func_name : "");
+    a.v.s.len = strlen(a.v.s.ptr);
     builder_put_attr(b, &a);
 }
 void graft_op_builder_attr_string_list(graft_op_builder *b, const char *name, const char *const *v,
@@ -1123,7 +1176,9 @@ static graft_op *builder_finish(graft_op_builder *b, bool verbatim_name, graft_s
             graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
             goto fail;
         }
-        /* inert ops: dtypes from a "_output_types"-less import stay unknown */
+        /* inert ops: outputs as declared by the caller (unknown otherwise) */
+        if (!def && b->unknown_info)
+            for (int i = 0; i < op->n_out; i++) op->out[i] = b->unknown_info[i];
     }
     if (!smap_put(&g->by_name, op->name, op->id) || !mark_name_and_prefixes(g, op->name)) {
         graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");

@@ -173,6 +173,21 @@ static void test_bad_builder_input(void **state)
     graft_op *inert = graft_op_builder_finish(b, &st);
     assert_non_null(inert);
     assert_false(graft_op_runnable(inert));
+    /* an inert op may declare its outputs; list and func attrs are kept */
+    b = graft_op_builder_new(g, "StatefulPartitionedCall", "call");
+    graft_op_builder_allow_unknown(b, 2);
+    graft_op_builder_unknown_output(b, 1, GRAFT_INT64, graft_shape_make(1, (int64_t[]){7}));
+    graft_op_builder_attr_func(b, "f", "__inference_fn_42");
+    graft_op_builder_attr_bool_list(b, "flags", (const bool[]){true, false}, 2);
+    graft_op *typed = graft_op_builder_finish(b, &st);
+    assert_non_null(typed);
+    assert_int_equal(graft_out_dtype((graft_out){typed, 1}), GRAFT_INT64);
+    assert_int_equal(graft_out_shape((graft_out){typed, 1}).dims[0], 7);
+    assert_int_equal(graft_out_dtype((graft_out){typed, 0}), GRAFT_INVALID);
+    const graftI_attr *fa = graftI_op_attr(typed, "f"), *fl = graftI_op_attr(typed, "flags");
+    assert_string_equal(fa->v.s.ptr, "__inference_fn_42");
+    assert_int_equal(fl->n, 2);
+    assert_true(fl->l.b[0] && !fl->l.b[1]);
     graft_session *s = graft_session_new(g, NULL, &st);
     assert_int_equal(graft_session_run(s, NULL, NULL, 0, NULL, NULL, 0, &inert, 1, &st), GRAFT_ERR_UNSUPPORTED);
     assert_non_null(strstr(st.msg, "summary: op type 'ScalarSummary' is not supported"));

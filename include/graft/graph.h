@@ -123,6 +123,15 @@ GRAFT_API void graft_op_builder_attr_type_list(graft_op_builder *b, const char *
 GRAFT_API void graft_op_builder_attr_shape_list(graft_op_builder *b, const char *name, const graft_shape *v, int n);
 GRAFT_API void graft_op_builder_attr_string_list(graft_op_builder *b, const char *name, const char *const *v,
                                                  const size_t *lens, int n);
+GRAFT_API void graft_op_builder_attr_bool_list(graft_op_builder *b, const char *name, const bool *v, int n);
+/* Takes a new reference to each tensor. */
+GRAFT_API void graft_op_builder_attr_tensor_list(graft_op_builder *b, const char *name, graft_tensor *const *v,
+                                                 int n);
+/* A function attr (NameAttrList): graft keeps the name for round trips. */
+GRAFT_API void graft_op_builder_attr_func(graft_op_builder *b, const char *name, const char *func_name);
+/* For an op kept inert (graft_op_builder_allow_unknown): declares output i's
+ * dtype and static shape, so ops consuming it can infer theirs. */
+GRAFT_API void graft_op_builder_unknown_output(graft_op_builder *b, int i, graft_dtype dt, graft_shape shape);
 GRAFT_API graft_op *graft_op_builder_finish(graft_op_builder *b, graft_status *st);
 /* Drops a builder without creating anything. */
 GRAFT_API void graft_op_builder_free(graft_op_builder *b);

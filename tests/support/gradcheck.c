@@ -10,19 +10,8 @@
 
 #include "internal.h"
 
-/* Weak empty tables for groups whose owners have not written theirs yet. They
- * lose to the real definitions as long as the test program references the
- * tables itself (GRAFTT_GRADGROUPS_INIT) - see gradcheck.h. */
-#define GRAFTT_WEAK_TABLE(grp) __attribute__((weak)) const graftT_gradcase graftT_gradcases_##grp[] = {{0}};
-GRAFTT_WEAK_TABLE(elementwise)
-GRAFTT_WEAK_TABLE(reduce)
-GRAFTT_WEAK_TABLE(shape)
-GRAFTT_WEAK_TABLE(nn)
-GRAFTT_WEAK_TABLE(conv)
-GRAFTT_WEAK_TABLE(random)
-GRAFTT_WEAK_TABLE(train)
-GRAFTT_WEAK_TABLE(state)
-GRAFTT_WEAK_TABLE(io)
+/* Every group defines its table in tests/support/gradcases_<group>.c (strong
+ * symbols: a missing table is a link error, never a silently empty group). */
 
 /* ---- deterministic generator (splitmix64) ------------------------------------ */
 typedef struct { uint64_t s; } gc_rng;

@@ -133,8 +133,8 @@ bool graftT_gradcheck_run(const graftT_gradcase *c, graftT_gradreport *rep);
 int graftT_gradcheck_table(const char *group, const graftT_gradcase *table);
 
 /* Per-group case tables, each terminated by an entry with op == NULL. Each
- * group's owner defines its table in tests/support/gradcases_<group>.c;
- * gradcheck.c supplies weak empty fallbacks for tables not written yet. */
+ * group's owner defines its table in tests/support/gradcases_<group>.c (a
+ * group without a gradient still defines an empty table). */
 extern const graftT_gradcase graftT_gradcases_elementwise[];
 extern const graftT_gradcase graftT_gradcases_reduce[];
 extern const graftT_gradcase graftT_gradcases_shape[];
@@ -152,9 +152,8 @@ typedef struct graftT_gradgroup {
 
 /* Initializer for the list of all groups, {NULL, NULL} terminated. Instantiate
  * it in the test program itself (static const graftT_gradgroup groups[] =
- * GRAFTT_GRADGROUPS_INIT;): a reference from the program's own object is what
- * makes the linker pull each gradcases_<group>.o out of the support archive
- * ahead of gradcheck.o's weak empty fallbacks. */
+ * GRAFTT_GRADGROUPS_INIT;): the reference from the program's own object is what
+ * makes the linker pull each gradcases_<group>.o out of the support archive. */
 #define GRAFTT_GRADGROUPS_INIT                                                                     \
     {                                                                                              \
         {"elementwise", graftT_gradcases_elementwise}, {"reduce", graftT_gradcases_reduce},        \
