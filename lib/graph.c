@@ -1347,3 +1347,23 @@ const char *graftI_graph_collection_name(const graft_graph *g, int i)
 {
     return g && i >= 0 && i < g->n_colls ? g->colls[i].name : NULL;
 }
+
+/* The pending one-shot name, taken out and put back around helper ops (a
+ * builder's axis Const must not steal the name meant for the builder's op). */
+char *graftI_take_next_name(graft_graph *g)
+{
+    if (!g) return NULL;
+    char *n = g->next_name;
+    g->next_name = NULL;
+    return n;
+}
+
+void graftI_restore_next_name(graft_graph *g, char *name)
+{
+    if (!g) {
+        graftI_free(name);
+        return;
+    }
+    graftI_free(g->next_name);
+    g->next_name = name;
+}

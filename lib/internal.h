@@ -259,6 +259,17 @@ GRAFTI_FUNC graftI_attr graftI_a_ilist(const char *name, const int64_t *v, int n
 GRAFTI_FUNC graftI_attr graftI_a_tlist(const char *name, const graft_dtype *v, int n);
 /* Sets the sticky error (if none yet); returns code. */
 GRAFTI_FUNC graft_code graftI_graph_fail(graft_graph *g, graft_code code, const char *fmt, ...) GRAFTI_PRINTF(3, 4);
+/* Take out / put back the pending graft_name_next name (lib/graph.c). */
+GRAFTI_FUNC char *graftI_take_next_name(graft_graph *g);
+GRAFTI_FUNC void graftI_restore_next_name(graft_graph *g, char *name);
+/* Consts made by builders for their own use (axes, shapes): they leave a
+ * pending graft_name_next name to the builder's main op (lib/ops/op_state.c;
+ * lib/ops/helper_consts.h maps graft_const* to these inside op files). */
+GRAFTI_FUNC graft_out graftI_helper_const(graft_graph *g, const char *name, graft_tensor *t);
+GRAFTI_FUNC graft_out graftI_helper_const_f32(graft_graph *g, float v);
+GRAFTI_FUNC graft_out graftI_helper_const_i32(graft_graph *g, int32_t v);
+GRAFTI_FUNC graft_out graftI_helper_const_i64(graft_graph *g, int64_t v);
+GRAFTI_FUNC graft_out graftI_helper_const_i32_vec(graft_graph *g, const int32_t *v, int n);
 /* TF's get_seed: (graph seed, op seed) -> the seed/seed2 attrs of a random op. */
 GRAFTI_FUNC void graftI_graph_seeds(graft_graph *g, int64_t op_seed, int64_t *seed, int64_t *seed2);
 /* Collection names, for export. */

@@ -282,12 +282,20 @@ graft_code graftI_write_file_atomic(const char *path, const void *data, size_t l
     const graft_io_hooks *io = graftI_io();
     size_t pl = strlen(path);
     char *tmp = graftI_malloc(pl + 40);
-    if (!tmp) return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", path);
+    /* the directory name is allocated up front: an allocation failure after the
+     * rename would report a failed write of a file that was in fact replaced */
+    char *dir = graftI_strdup(path);
+    if (!tmp || !dir) {
+        graftI_free(tmp);
+        graftI_free(dir);
+        return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", path);
+    }
     snprintf(tmp, pl + 40, "%s.tempstate%llu", path, (unsigned long long)graftI_random64());
     int fd = io->open(io->ud, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         graft_status_set(st, GRAFT_ERR_IO, "%s: open: %s", tmp, strerror(errno));
         graftI_free(tmp);
+        graftI_free(dir);
         return GRAFT_ERR_IO;
     }
     const char *p = data;
@@ -321,12 +329,11 @@ graft_code graftI_write_file_atomic(const char *path, const void *data, size_t l
         graft_status_set(st, GRAFT_ERR_IO, "%s: %s: %s", what[0] == 'r' ? path : tmp, what, strerror(err));
         io->unlink(io->ud, tmp);
         graftI_free(tmp);
+        graftI_free(dir);
         return GRAFT_ERR_IO;
     }
     graftI_free(tmp);
     /* fsync the directory so the rename itself is durable */
-    char *dir = graftI_strdup(path);
-    if (!dir) return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", path);
     char *slash = strrchr(dir, '/');
     graft_code rc;
     if (slash) {

@@ -3,7 +3,7 @@
 #   1. scripts/setup.sh --tests           install missing Debian packages
 #   2. scripts/build-refread.sh           reference reader -> build/refread (GRAFT_REFREAD_DIR)
 #   3. build/      -DGRAFT_WERROR=ON      configure, build (-j2), ctest -LE slow
-#   4. build-asan/ -DGRAFT_SANITIZE=ON    gcc ASan+UBSan, same suite, leaks detected
+#   4. build-asan/ -DGRAFT_SANITIZE=ON    gcc ASan+UBSan (-g -O1), same suite, leaks detected
 # Prints "N passed, N failed" (tests of both runs; a failed step counts as one failure)
 # and exits non-zero on any failure. GRAFT_TESTS_SLOW=1 also runs tests labelled slow.
 # GRAFT_TESTS_NO_ASAN=1 skips step 4 (quick local runs; CI never sets it).
@@ -66,7 +66,8 @@ run_suite "gcc" "$root/build"
 if [ "${GRAFT_TESTS_NO_ASAN:-0}" != "1" ]; then
     ASAN_OPTIONS=detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        run_suite "asan+ubsan" "$root/build-asan" -DGRAFT_SANITIZE=ON
+        run_suite "asan+ubsan" "$root/build-asan" -DGRAFT_SANITIZE=ON \
+            -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O1" # -O1: ASan's advice, and a faster build
 fi
 
 echo

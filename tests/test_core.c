@@ -53,6 +53,15 @@ static void test_verbatim_names_and_ctrl_reset(void **state)
     assert_string_equal(graft_op_name(b.op), "Const");
     graft_graph_pop_scope(g);
     graft_graph_pop_scope(g);
+    /* a pending name goes to the builder's op, not to its helper axis Const */
+    graft_name_next(g, "loss");
+    graft_out m = graft_mean(g, a, NULL, 0, false);
+    assert_string_equal(graft_op_name(m.op), "loss");
+    graft_out a1 = graft_reshape_dims(g, a, (int64_t[]){1}, 1);
+    graft_name_next(g, "best");
+    graft_out am = graft_argmax(g, a1, 0);
+    assert_string_equal(graft_op_name(am.op), "best");
+    assert_string_equal(graft_op_type(am.op), "ArgMax");
     /* a big zeros is Fill named like its scope, as tf.zeros */
     int64_t d[2] = {100, 100};
     graft_out z = graft_zeros(g, GRAFT_FLOAT, d, 2);

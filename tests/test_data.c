@@ -710,6 +710,53 @@ static void test_h5_corrupt(void **state)
     H5Sclose(sp);
     H5Sclose(sl);
 
+    /* newest format (v2 object headers, v4 layouts) loads */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    f = H5Fcreate("latest.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t ch[3] = {1, 2, 2};
+    H5Pset_chunk(dcpl, 3, ch);
+    H5Pset_deflate(dcpl, 1);
+    sp = H5Screate_simple(3, d3, NULL);
+    d = H5Dcreate2(f, "images", H5T_STD_U8LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, px);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Pclose(dcpl);
+    sl = H5Screate_simple(1, &n2, NULL);
+    d = H5Dcreate2(f, "labels", H5T_STD_I32LE, sl, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab);
+    H5Dclose(d);
+    H5Sclose(sl);
+    H5Fclose(f);
+    ds = graft_dataset_load_h5("latest.h5", NULL, &st);
+    if (!ds) fail_msg("%s", st.msg);
+    assert_memory_equal(graft_dataset_pixels(ds), px, 8);
+    graft_dataset_free(ds);
+    /* its v4 chunked layout with dimensionality 0 or a zero chunk dim: an error */
+    size_t llen;
+    uint8_t *lb = (uint8_t *)infra_slurp("latest.h5", &llen);
+    assert_non_null(lb);
+    size_t at = 0;
+    for (size_t i = 0; i + 6 < llen && !at; i++) /* v2 message header (type 8) + layout v4, chunked */
+        if (lb[i] == 0x08 && lb[i + 4] == 0x04 && lb[i + 5] == 0x02) at = i + 4;
+    assert_true(at > 0);
+    for (int k = 0; k < 2; k++) {
+        uint8_t *c = malloc(llen);
+        memcpy(c, lb, llen);
+        if (k == 0)
+            c[at + 3] = 0; /* dimensionality */
+        else
+            memset(c + at + 5, 0, c[at + 4]); /* first chunk dim */
+        graft_dataset *t = graft_dataset_load_h5_image(c, llen, "latest-bad.h5", NULL, &st);
+        assert_null(t);
+        assert_int_equal(st.code, GRAFT_ERR_CORRUPT);
+        free(c);
+    }
+    free(lb);
+
     /* not HDF5 at all, and an IDX file given as HDF5 */
     write_bytes("text.h5", "hello, world\n", 13);
     expect_h5_error("text.h5", GRAFT_ERR_CORRUPT, "text.h5: offset 0: not an HDF5 file");
@@ -726,6 +773,25 @@ static void test_h5_corrupt(void **state)
     size_t len;
     char *buf = infra_slurp("good.h5", &len);
     assert_non_null(buf);
+    /* One-bit changes to /labels' layout message that make libhdf5 1.10.8
+     * divide by zero inside H5Dopen2 (found by a bit-flip sweep): the layout
+     * version 3 -> 2 or 1, dimensionality 2 -> 0. */
+    size_t lat = 0;
+    static const uint8_t lay[11] = {0x08, 0, 0x18, 0, 0, 0, 0, 0, 0x03, 0x02, 0x02};
+    for (size_t i = 0; i + sizeof lay < len && !lat; i++)
+        if (memcmp(buf + i, lay, sizeof lay) == 0) lat = i + 8;
+    assert_true(lat > 0);
+    const int flips[3][2] = {{0, 0x01}, {0, 0x02}, {2, 0x02}};
+    for (int k = 0; k < 3; k++) {
+        char *c = malloc(len);
+        memcpy(c, buf, len);
+        c[lat + (size_t)flips[k][0]] ^= (char)flips[k][1];
+        graft_dataset *t = graft_dataset_load_h5_image(c, len, "flip.h5", NULL, &st);
+        assert_null(t);
+        assert_int_equal(st.code, GRAFT_ERR_CORRUPT);
+        assert_non_null(strstr(st.msg, "flip.h5: /labels: "));
+        free(c);
+    }
     for (size_t cut = 0; cut < len; cut += len / 97 + 1) {
         graft_dataset *t = graft_dataset_load_h5_image(buf, cut, "cut.h5", NULL, &st);
         if (t) fail_msg("truncated to %zu of %zu bytes and loaded", cut, len);
@@ -1196,12 +1262,18 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fmnist_train),    cmocka_unit_test(test_fmnist_test),
-        cmocka_unit_test(test_fmnist_subset),   cmocka_unit_test(test_idx_small_and_corrupt),
-        cmocka_unit_test(test_h5_read_h5py),    cmocka_unit_test(test_h5_roundtrip),
-        cmocka_unit_test(test_h5_corrupt),      cmocka_unit_test(test_batcher_order),
-        cmocka_unit_test(test_batcher_batches), cmocka_unit_test(test_batcher_no_alloc_and_fill),
-        cmocka_unit_test(test_alloc_failures),  cmocka_unit_test(test_io_failures),
+        cmocka_unit_test(test_fmnist_train),
+        cmocka_unit_test(test_fmnist_test),
+        cmocka_unit_test(test_fmnist_subset),
+        cmocka_unit_test(test_idx_small_and_corrupt),
+        cmocka_unit_test(test_h5_read_h5py),
+        cmocka_unit_test(test_h5_roundtrip),
+        cmocka_unit_test(test_h5_corrupt),
+        cmocka_unit_test(test_batcher_order),
+        cmocka_unit_test(test_batcher_batches),
+        cmocka_unit_test(test_batcher_no_alloc_and_fill),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_io_failures),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -241,6 +241,26 @@ static void test_reexport_fixtures(void **state)
             snprintf(path, sizeof path, "%s/%s", GRAFT_FIXTURES_DIR, refdirs[i]);
             assert_int_equal(meta_run_refout(path, "re.meta", NULL, true), 0);
         }
+        if (i == 0) {
+            /* the independent interpreter reads graft's re-export like TF's original */
+            rc = infra_run(out, sizeof out,
+                           "%s %s/refrun.py run re.meta %s/tf1/lenet_traffic_tf13/lenet --feed Placeholder:0=%s "
+                           "--feed Placeholder_2:0=%s --fetch Add_2:0=re_logits.npy 2>&1",
+                           infra_python(), infra_refread_dir(), GRAFT_FIXTURES_DIR,
+                           GRAFT_FIXTURES_DIR "/tf1/lenet_traffic_tf13/ref/input.npy",
+                           GRAFT_FIXTURES_DIR "/tf1/lenet_traffic_tf13/ref/keep_prob.npy");
+            if (rc) fail_msg("refrun exit %d: %s", rc, out);
+            graft_tensor *a = NULL, *b = NULL;
+            check(graft_npy_read("re_logits.npy", 0, &a, &st), &st);
+            check(graft_npy_read(GRAFT_FIXTURES_DIR "/tf1/lenet_traffic_tf13/ref/logits.npy", 0, &b, &st), &st);
+            assert_int_equal(graft_tensor_num_elements(a), graft_tensor_num_elements(b));
+            for (int64_t k = 0; k < graft_tensor_num_elements(a); k++) {
+                float x = ((float *)graft_tensor_data(a))[k], y = ((float *)graft_tensor_data(b))[k];
+                if (fabsf(x - y) > 4e-5f + 1e-4f * fabsf(y)) fail_msg("logits[%lld]: %g vs %g", (long long)k, x, y);
+            }
+            graft_tensor_free(a);
+            graft_tensor_free(b);
+        }
         graft_graph_free(g2);
         graft_saver_free(sv);
         graft_meta_import_free(imp);
@@ -296,12 +316,56 @@ static void test_opdef_table(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Two Savers in one graph (save/ and save_1/, as TF names them): the .meta
+ * records the one passed, and its import rebuilds that one's key map. */
+static void test_second_saver(void **state)
+{
+    (void)state;
+    graft_status st;
+    built m;
+    build(&m);
+    graft_saver *s1 = graft_saver_new(m.g, NULL, &st);
+    assert_non_null(s1);
+    graft_variable v;
+    assert_true(graft_graph_find_variable_by_name(m.g, "fc/W", &v));
+    graft_op *only = v.var;
+    const char *key = "renamed/W";
+    graft_saver *s2 = graft_saver_new_map(m.g, &key, &only, 1, NULL, &st);
+    assert_non_null(s2);
+    assert_non_null(graft_graph_op(m.g, "save/restore_all"));
+    assert_non_null(graft_graph_op(m.g, "save_1/restore_all"));
+    check(graft_meta_graph_export(m.g, s2, "two.meta", &st), &st);
+    char out[65536];
+    int rc = infra_run(out, sizeof out, "%s %s/refread.py meta two.meta", infra_python(), infra_refread_dir());
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"restore_op_name\": \"save_1/restore_all\""));
+    assert_non_null(strstr(out, "\"filename_tensor_name\": \"save_1/Const:0\""));
+    graft_graph *g2 = graft_graph_new();
+    graft_meta_import *imp = NULL;
+    check(graft_import_meta_graph(g2, "two.meta", NULL, &imp, &st), &st);
+    graft_saver *r = graft_meta_import_take_saver(imp);
+    if (!r) fail_msg("no saver: %s", graft_meta_import_saver_note(imp));
+    assert_int_equal(graft_saver_num_vars(r), 1);
+    assert_string_equal(graft_saver_key(r, 0), "renamed/W");
+    assert_string_equal(graft_op_name(graft_saver_var(r, 0)), "fc/W");
+    graft_saver_def d;
+    graft_saver_get_def(r, &d);
+    assert_string_equal(d.restore_op_name, "save_1/restore_all");
+    graft_saver_free(r);
+    graft_meta_import_free(imp);
+    graft_graph_free(g2);
+    graft_saver_free(s1);
+    graft_saver_free(s2);
+    graft_graph_free(m.g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_opdef_table),
         cmocka_unit_test(test_export_roundtrip),
         cmocka_unit_test(test_reexport_fixtures),
+        cmocka_unit_test(test_second_saver),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,7 +108,7 @@ static graft_code check_entry(void *ud, const uint8_t *key, size_t klen, const u
     scan_check *c = ud;
     if (c->i >= c->s->n) return GRAFT_ERR_INTERNAL;
     const kv *e = &c->s->e[c->i++];
-    if (klen != e->kl || vlen != e->vl || memcmp(key, e->k, klen) || memcmp(val, e->v, vlen))
+    if (klen != e->kl || vlen != e->vl || (klen && memcmp(key, e->k, klen)) || (vlen && memcmp(val, e->v, vlen)))
         return GRAFT_ERR_INTERNAL;
     return GRAFT_OK;
 }

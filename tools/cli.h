@@ -20,6 +20,8 @@
       "write Fashion-MNIST (or some classes of it) as an HDF5 dataset")                                  \
     X(run, "--meta FILE.meta [--ckpt PATH] --feed NAME:0=IN.npy ... --fetch NAME:0=OUT.npy ... [--target OP]", \
       "import a .meta, restore, feed .npy arrays, run, write fetches as .npy")                             \
+    X(finetune, "--meta FILE.meta --ckpt PATH --input NAME:0 --cut NAME:0 --train TRAIN.h5 [--test TEST.h5]\n    --classes K [--hidden N] [--optimizer sgd|momentum|adam] [--lr X] [--epochs E] [--batch B] [--seed S]\n    [--set NAME:0=VALUE ...] --save PREFIX [--step N] [--save-optimizer] [--json]   (docs/cli.md)", \
+      "train a new head on an imported graph cut at a tensor (transfer learning)") \
     X(graph, "[--json] [--dot] [--tag TAG] FILE.meta", "list a meta graph's nodes, op types, inputs and shapes")
 
 #define GRAFT_CLI_DECLARE(name, usage, summary) int graft_cmd_##name(int argc, char **argv);

@@ -231,8 +231,12 @@ GRAFT_API void graft_saver_free(graft_saver *s);
  * state file, deletes checkpoints beyond max_to_keep (keeping one every
  * keep_checkpoint_every_n_hours), and writes <prefix>.meta when
  * write_meta_graph. The first save into a directory rebuilds the retention
- * list from its state file, so retention survives restarts. out_prefix (may be
- * NULL) receives the checkpoint prefix. Uninitialised variables are an error. */
+ * list from its state file, so retention survives restarts, and removes
+ * leftovers of interrupted saves there (only graft's own "*.tempstate<N>" temp
+ * names). out_prefix (may be NULL) receives the checkpoint prefix.
+ * Uninitialised variables, and NaN/Inf unless allow_nonfinite, are refused
+ * before anything is written. An existing checkpoint at the same prefix is
+ * replaced (its .index is removed first, so it is never half-valid). */
 GRAFT_API graft_code graft_saver_save(graft_saver *s, graft_session *sess, const char *save_path,
                                       int64_t global_step, char *out_prefix, size_t cap, graft_status *st);
 /* Restores from a checkpoint (any path graft_ckpt_reader_open accepts).

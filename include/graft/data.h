@@ -32,9 +32,10 @@
  * against the data length before anything is allocated; HDF5 files are read
  * from memory (through graft's I/O hooks) with dynamic filter plugins disabled
  * process-wide (H5PLset_loading_state(0)), only hard links followed, external
- * storage and virtual layouts refused, ranks, types and element counts checked
- * before reading. libhdf5's own allocations do not go through graft's
- * allocator hook; zlib's do.
+ * storage and virtual layouts refused, each dataset's layout message checked
+ * by graft before libhdf5 decodes it, ranks, types, chunk shapes and element
+ * counts checked before reading. libhdf5's own allocations do not go through
+ * graft's allocator hook; zlib's do.
  */
 #ifndef GRAFT_DATA_H
 #define GRAFT_DATA_H

@@ -284,6 +284,30 @@ GRAFT_API graft_op *graft_group(graft_graph *g, const char *name, graft_op *cons
 GRAFT_API graft_code graft_gradients(graft_graph *g, const graft_out *ys, int ny, const graft_out *xs, int nx,
                                      const graft_out *grad_ys, graft_out *dxs, graft_status *st);
 
+/* ---- more typed builders (lib/ops/op_extra.c) ---------------------------------
+ * Float32/float64 unless stated. A graft_name_next name names the op itself,
+ * never the helper Consts a builder makes (depth, axis). */
+GRAFT_API graft_out graft_elu(graft_graph *g, graft_out x);      /* Elu: x < 0 ? e^x - 1 : x */
+GRAFT_API graft_out graft_selu(graft_graph *g, graft_out x);     /* Selu (TF's scale and alpha) */
+GRAFT_API graft_out graft_softplus(graft_graph *g, graft_out x); /* Softplus: log(1 + e^x) */
+GRAFT_API graft_out graft_softsign(graft_graph *g, graft_out x); /* Softsign: x / (1 + |x|) */
+/* LeakyRelu: x > 0 ? x : alpha * x (tf.nn.leaky_relu's default alpha is 0.2). */
+GRAFT_API graft_out graft_leaky_relu(graft_graph *g, graft_out x, float alpha);
+/* L2Loss: sum(x^2) / 2, a scalar. */
+GRAFT_API graft_out graft_l2_loss(graft_graph *g, graft_out x);
+/* OneHot (tf.one_hot): indices uint8/int32/int64 of any shape; the output has a
+ * new dim of size depth at `axis` (-1: last) holding on_value where the index
+ * equals the position and off_value elsewhere (an out-of-range index gives an
+ * all-off row). dt is the output dtype (float32/64, int8/16/32/64, uint8 or
+ * bool; the values are converted to it). Not differentiable. */
+GRAFT_API graft_out graft_one_hot(graft_graph *g, graft_out indices, int32_t depth, double on_value,
+                                  double off_value, int axis, graft_dtype dt);
+/* GatherV2 (tf.gather): slices of params along `axis` (negative from the end)
+ * picked by int32/int64 indices; output shape params[:axis] + indices.shape +
+ * params[axis+1:]. An index outside [0, params.shape[axis]) is a run-time
+ * GRAFT_ERR_INVALID_ARG naming it. Its gradient is an UnsortedSegmentSum. */
+GRAFT_API graft_out graft_gather(graft_graph *g, graft_out params, graft_out indices, int axis);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,8 +27,14 @@
  * builder. Op types graft does not implement (summaries, queues, old training
  * ops, savers' string ops, ...) are kept as inert ops: importing never fails on
  * them, and running a fetch that needs one is an error naming the node and its
- * op type. Into an existing graph, the import is first built into a scratch
- * graph, so a failure leaves the target graph unchanged.
+ * op type. Names: with an import scope "s" every node becomes "s/<name>"; a
+ * name that clashes with an op (or name scope) already in the graph is
+ * uniquified as TensorFlow's importer does ("w1" -> "w1_1", skipping names the
+ * file itself uses), so placeholders defined before importing keep their names
+ * and the imported ones must be looked up by their new names. The import is
+ * first built into a scratch graph, so a failure leaves the target unchanged.
+ * GraphDefs of producer <= 21 (TF < 1.0) whose Placeholder shape attr is a
+ * scalar get an unknown shape, as TensorFlow reads them.
  *
  * Errors are "<file>: <node or key>: <what>" in st.
  */

@@ -6,6 +6,8 @@
 #ifndef GRAFT_CKPT_INTERNAL_H
 #define GRAFT_CKPT_INTERNAL_H
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "internal.h"
 
 /* ---- crc32c (Castagnoli), lib/checkpoint/crc32c.c ----------------------------
@@ -60,9 +62,14 @@ GRAFTI_FUNC bool graftI_ck_buf_varint(graftI_ck_buf *b, uint64_t v);
 GRAFTI_FUNC bool graftI_ck_buf_le32(graftI_ck_buf *b, uint32_t v);
 GRAFTI_FUNC void graftI_ck_buf_free(graftI_ck_buf *b);
 
-/* protobuf-c allocator routed through graftI_malloc (fault-injectable). */
-struct ProtobufCAllocator;
-GRAFTI_FUNC struct ProtobufCAllocator *graftI_ck_pb_allocator(void);
+/* protobuf-c allocator routed through graftI_malloc (fault-injectable) that
+ * remembers whether an allocation failed, so a NULL from unpack can be told
+ * apart: out of memory (GRAFT_ERR_NOMEM) vs malformed input. One per call. */
+typedef struct graftI_ck_pballoc {
+    ProtobufCAllocator a;
+    bool failed;
+} graftI_ck_pballoc;
+GRAFTI_FUNC ProtobufCAllocator *graftI_ck_pballoc_init(graftI_ck_pballoc *p);
 
 /* ---- resource caps --------------------------------------------------------------- */
 typedef struct graftI_ck_limits {
@@ -98,6 +105,9 @@ GRAFTI_FUNC graft_code graftI_ck_table_scan_first_block(graftI_ck_table *t, graf
  * until the next call on t. GRAFT_ERR_NOT_FOUND if absent. */
 GRAFTI_FUNC graft_code graftI_ck_table_get(graftI_ck_table *t, const uint8_t *key, size_t klen, const uint8_t **val,
                                            size_t *vlen, graft_status *st);
+
+/* Frees the cached block (after a large value was used). */
+GRAFTI_FUNC void graftI_ck_table_drop_cache(graftI_ck_table *t);
 
 /* ---- table builder (TensorFlow's table_builder.cc: block_size 256 KiB, restart
  * interval 16, index restart interval 1, no compression, shortest separators).

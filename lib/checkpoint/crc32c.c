@@ -190,17 +190,25 @@ void graftI_ck_buf_free(graftI_ck_buf *b)
 /* ---- protobuf-c allocator ------------------------------------------------------------------ */
 static void *pb_alloc(void *ud, size_t n)
 {
-    (void)ud;
-    return graftI_malloc(n ? n : 1);
+    graftI_ck_pballoc *p = ud;
+    void *r = graftI_malloc(n ? n : 1);
+    if (!r) p->failed = true;
+    return r;
 }
-static void pb_free(void *ud, void *p)
+static void pb_free(void *ud, void *ptr)
 {
     (void)ud;
-    graftI_free(p);
+    graftI_free(ptr);
 }
-static ProtobufCAllocator g_pb_alloc = {pb_alloc, pb_free, NULL};
 
-struct ProtobufCAllocator *graftI_ck_pb_allocator(void) { return &g_pb_alloc; }
+ProtobufCAllocator *graftI_ck_pballoc_init(graftI_ck_pballoc *p)
+{
+    p->a.alloc = pb_alloc;
+    p->a.free = pb_free;
+    p->a.allocator_data = p;
+    p->failed = false;
+    return &p->a;
+}
 
 /* ---- dtype sizes (TF DataType numbers, including types graft only lists) ---------------------- */
 size_t graftI_ck_dtype_size(int dtype)

@@ -247,8 +247,10 @@ static int cmp_sl(const void *a, const void *b)
 static graft_code v2_header(v2_ctx *c, const uint8_t *val, size_t vlen, graft_status *st)
 {
     graft_ckpt_reader *r = c->r;
-    Tensorflow__BundleHeaderProto *h =
-        tensorflow__bundle_header_proto__unpack(graftI_ck_pb_allocator(), vlen, val);
+    graftI_ck_pballoc pa;
+    ProtobufCAllocator *al = graftI_ck_pballoc_init(&pa);
+    Tensorflow__BundleHeaderProto *h = tensorflow__bundle_header_proto__unpack(al, vlen, val);
+    if (!h && pa.failed) return oom(st, c->file);
     if (!h)
         return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: header entry \"\": not a BundleHeaderProto (%zu bytes)",
                                 c->file, vlen);
@@ -277,7 +279,7 @@ static graft_code v2_header(v2_ctx *c, const uint8_t *val, size_t vlen, graft_st
         r->num_shards = h->num_shards;
         r->big_endian = (int)h->endianness == 1;
     }
-    tensorflow__bundle_header_proto__free_unpacked(h, graftI_ck_pb_allocator());
+    tensorflow__bundle_header_proto__free_unpacked(h, al);
     return rc;
 }
 
@@ -296,7 +298,10 @@ static graft_code v2_entry(void *ud, const uint8_t *key, size_t klen, const uint
                                     (unsigned long long)file_off, ks);
         return v2_header(c, val, vlen, st);
     }
-    Tensorflow__BundleEntryProto *p = tensorflow__bundle_entry_proto__unpack(graftI_ck_pb_allocator(), vlen, val);
+    graftI_ck_pballoc pa;
+    ProtobufCAllocator *al = graftI_ck_pballoc_init(&pa);
+    Tensorflow__BundleEntryProto *p = tensorflow__bundle_entry_proto__unpack(al, vlen, val);
+    if (!p && pa.failed) return oom(st, c->file);
     if (!p)
         return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: value is not a BundleEntryProto (%zu bytes at offset %llu)",
                                 c->file, ks, vlen, (unsigned long long)file_off);
@@ -428,7 +433,7 @@ static graft_code v2_entry(void *ud, const uint8_t *key, size_t klen, const uint
         }
     }
 done:
-    tensorflow__bundle_entry_proto__free_unpacked(p, graftI_ck_pb_allocator());
+    tensorflow__bundle_entry_proto__free_unpacked(p, al);
     return rc;
 }
 
@@ -549,10 +554,8 @@ static graft_code v2_validate(graft_ckpt_reader *r, const char *file, graft_stat
 
 static graft_code open_v2(graft_ckpt_reader *r, graft_status *st)
 {
-    char *index = graftI_ck_join(NULL, r->prefix);
     size_t pl = strlen(r->prefix);
-    graftI_free(index);
-    index = graftI_malloc(pl + 7);
+    char *index = graftI_malloc(pl + 7);
     if (!index) return oom(st, r->prefix);
     memcpy(index, r->prefix, pl);
     memcpy(index + pl, ".index", 7);
@@ -849,10 +852,12 @@ static char *cat2(const char *a, const char *b)
     return r;
 }
 
-static bool index_exists(const char *prefix)
+/* 1 when prefix.index exists, 0 when not, -1 out of memory. */
+static int index_exists(const char *prefix)
 {
     char *p = cat2(prefix, ".index");
-    bool ok = p && graftI_ck_exists(p);
+    if (!p) return -1;
+    int ok = graftI_ck_exists(p);
     graftI_free(p);
     return ok;
 }
@@ -898,8 +903,13 @@ static graft_code resolve_dir(const char *dir, const graft_ckpt_opts *o, char **
         *prefix = graftI_strdup(buf);
         return *prefix ? GRAFT_OK : oom(st, dir);
     }
+    if (tmp.code == GRAFT_ERR_NOMEM) {
+        *st = tmp;
+        return tmp.code;
+    }
     char *state = graftI_ck_join(dir, "checkpoint");
-    bool has_state = state && graftI_ck_exists(state);
+    if (!state) return oom(st, dir);
+    bool has_state = graftI_ck_exists(state);
     graftI_free(state);
     char first[1024], all[1024];
     int n = list_index_prefixes(dir, first, sizeof first, all, sizeof all);
@@ -910,7 +920,12 @@ static graft_code resolve_dir(const char *dir, const graft_ckpt_opts *o, char **
         return tmp.code;
     }
     char *sm = graftI_ck_join(dir, "variables/variables");
-    if (sm && index_exists(sm)) {
+    int ie = sm ? index_exists(sm) : -1;
+    if (ie < 0) {
+        graftI_free(sm);
+        return oom(st, dir);
+    }
+    if (ie) {
         *prefix = sm;
         return GRAFT_OK;
     }
@@ -947,7 +962,12 @@ graft_ckpt_reader *graft_ckpt_reader_open(const char *path, const graft_ckpt_opt
     }
     if (rc != GRAFT_OK) goto fail;
     r->prefix = prefix;
-    if (index_exists(prefix)) {
+    int ie = index_exists(prefix);
+    if (ie < 0) {
+        rc = oom(st, prefix);
+        goto fail;
+    }
+    if (ie) {
         r->fmt = GRAFT_CKPT_V2;
         rc = open_v2(r, st);
     } else {

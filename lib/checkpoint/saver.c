@@ -3,6 +3,7 @@
  * to a V2 bundle, retention (max_to_keep, keep_checkpoint_every_n_hours) with TF's
  * semantics but rebuilt from the state file after a restart, and transactional
  * restore (everything read and checked before any variable changes). */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -650,6 +651,36 @@ static graft_code write_state(graft_saver *s, const char *save_dir, const char *
     return rc;
 }
 
+/* Removes leftovers of interrupted saves in dir: only names graft's own writers
+ * produce ("<name>.tempstate<digits>" for an index, data shard, .meta or the
+ * state file). */
+static void remove_leftovers(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *t = strstr(de->d_name, ".tempstate");
+        if (!t || t == de->d_name) continue;
+        const char *q = t + 10;
+        bool digits = *q != '\0';
+        for (; *q; q++) digits = digits && *q >= '0' && *q <= '9';
+        if (!digits) continue;
+        size_t bl = (size_t)(t - de->d_name);
+        bool ours = (bl > 6 && !memcmp(t - 6, ".index", 6)) || (bl > 5 && !memcmp(t - 5, ".meta", 5)) ||
+                    (bl == 10 && !memcmp(de->d_name, "checkpoint", 10)) ||
+                    (bl > 20 && !memcmp(t - 20, ".data-", 6) && !memcmp(t - 9, "-of-", 4));
+        if (!ours) continue;
+        char *p = graftI_ck_join(dir, de->d_name);
+        if (p) {
+            graftI_log(GRAFT_LOG_INFO, "%s: removing a leftover of an interrupted save", p);
+            graftI_io()->unlink(graftI_io()->ud, p);
+        }
+        graftI_free(p);
+    }
+    closedir(d);
+}
+
 /* ---- save ----------------------------------------------------------------------------------------- */
 static int64_t count_nonfinite(const graft_tensor *t)
 {
@@ -734,8 +765,10 @@ graft_code graft_saver_save(graft_saver *s, graft_session *sess, const char *sav
         rc = graft_status_set(st, GRAFT_ERR_INVALID_ARG,
                               "%s: refusing to save non-finite values (%s); set allow_nonfinite to save them", prefix,
                               bad);
-    /* 1. first save into this directory: rebuild the retention list from its state file */
+    /* 1. first save into this directory: remove leftovers of interrupted saves and
+     * rebuild the retention list from its state file */
     if (rc == GRAFT_OK && (!s->recovered_dir || strcmp(s->recovered_dir, dir) != 0)) {
+        remove_leftovers(dir);
         if (s->nlast == 0) {
             graft_status tmp;
             if (graft_saver_recover_last_checkpoints(s, dir, &tmp) != GRAFT_OK)

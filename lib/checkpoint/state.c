@@ -177,12 +177,25 @@ static graft_code parse_double(lex *l, double *out)
     return GRAFT_OK;
 }
 
+/* New capacity when an array of n elements is full (n is 0 or a power of two >= 4), else 0. */
+static size_t grow_to(int n)
+{
+    if (n == 0) return 4;
+    if (n >= 4 && (n & (n - 1)) == 0) return (size_t)n * 2;
+    return 0;
+}
+
 static bool add_path(graft_checkpoint_state *s, char *p)
 {
     if (s->n_paths >= STATE_MAX_PATHS) return false;
-    char **np = graftI_realloc(s->all_model_checkpoint_paths, (size_t)(s->n_paths + 1) * sizeof *np);
-    if (!np) return false;
-    s->all_model_checkpoint_paths = np;
+    /* capacity doubles (it is the next power of two >= n_paths): growing by one
+     * entry per path made a file of many paths quadratic */
+    if (grow_to(s->n_paths)) {
+        char **np = graftI_realloc(s->all_model_checkpoint_paths, grow_to(s->n_paths) * sizeof *np);
+        if (!np) return false;
+        s->all_model_checkpoint_paths = np;
+    }
+    char **np = s->all_model_checkpoint_paths;
     np[s->n_paths++] = p;
     return true;
 }
@@ -190,9 +203,12 @@ static bool add_path(graft_checkpoint_state *s, char *p)
 static bool add_ts(graft_checkpoint_state *s, double v)
 {
     if (s->n_timestamps >= STATE_MAX_PATHS) return false;
-    double *np = graftI_realloc(s->all_model_checkpoint_timestamps, (size_t)(s->n_timestamps + 1) * sizeof *np);
-    if (!np) return false;
-    s->all_model_checkpoint_timestamps = np;
+    if (grow_to(s->n_timestamps)) {
+        double *np = graftI_realloc(s->all_model_checkpoint_timestamps, grow_to(s->n_timestamps) * sizeof *np);
+        if (!np) return false;
+        s->all_model_checkpoint_timestamps = np;
+    }
+    double *np = s->all_model_checkpoint_timestamps;
     np[s->n_timestamps++] = v;
     return true;
 }
@@ -477,14 +493,16 @@ static bool normalise(const char *path, char *out, size_t cap)
     return true;
 }
 
-static bool ckpt_exists(const char *prefix)
+/* 1 when a checkpoint exists at prefix (V2 index or V1 file/pattern), 0 when
+ * not, -1 out of memory. */
+static int ckpt_exists(const char *prefix)
 {
     size_t n = strlen(prefix);
     char *idx = graftI_malloc(n + 7);
-    if (!idx) return false;
+    if (!idx) return -1;
     memcpy(idx, prefix, n);
     memcpy(idx + n, ".index", 7);
-    bool ok = graftI_ck_exists(idx) || graftI_ck_exists(prefix);
+    int ok = graftI_ck_exists(idx) || graftI_ck_exists(prefix);
     graftI_free(idx);
     if (!ok && strchr(prefix, '?')) {
         glob_t g;
@@ -544,7 +562,12 @@ graft_code graft_checkpoint_resolve(const char *dir, const char *entry, unsigned
     /* a moved directory: the same checkpoint name inside dir */
     char *moved = graftI_ck_join(dir, graftI_ck_basename(ne));
     if (!moved) return graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
-    if (ckpt_exists(moved)) {
+    int ex = ckpt_exists(moved);
+    if (ex < 0) {
+        graftI_free(moved);
+        return graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
+    }
+    if (ex) {
         graft_code rc = copy_out(moved, out, cap, st);
         graftI_free(moved);
         return rc;
@@ -588,10 +611,19 @@ graft_code graft_latest_checkpoint_ex(const char *dir, const char *latest_filena
             to += (size_t)snprintf(tried + to, sizeof tried - to, "%s'%s'", i ? ", " : "", cand[i]);
         if (to >= sizeof tried) to = sizeof tried - 1;
         if (graft_checkpoint_resolve(dir, cand[i], flags, buf, sizeof buf, &tmp) != GRAFT_OK) {
+            if (tmp.code == GRAFT_ERR_NOMEM) {
+                rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", dir);
+                break;
+            }
             if (!why[0]) snprintf(why, sizeof why, "; %.1000s", tmp.msg);
             continue;
         }
-        if (!ckpt_exists(buf)) continue;
+        int ex = ckpt_exists(buf);
+        if (ex < 0) {
+            rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", dir);
+            break;
+        }
+        if (!ex) continue;
         if (i > 0)
             graftI_log(GRAFT_LOG_WARN, "%s/%s: latest checkpoint '%s' is missing or refused; using '%s'", dir,
                        state_name(latest_filename), cand[0], cand[i]);

@@ -153,7 +153,8 @@ static graft_code walk_block(graftI_ck_table *t, const uint8_t *d, size_t n, uin
             rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", t->path);
             break;
         }
-        rc = cb(ud, key.p, key.n, d + pos + nonshared, vlen, boff + pos + nonshared, st);
+        static const uint8_t empty[1] = {0};
+        rc = cb(ud, key.n ? key.p : empty, key.n, d + pos + nonshared, vlen, boff + pos + nonshared, st);
         if (rc != GRAFT_OK) break;
         pos += (size_t)nonshared + vlen;
     }
@@ -322,6 +323,13 @@ static graft_code get_block(graftI_ck_table *t, int i, const uint8_t **d, size_t
     *d = t->cdata;
     *n = t->csize;
     return GRAFT_OK;
+}
+
+void graftI_ck_table_drop_cache(graftI_ck_table *t)
+{
+    graftI_free(t->cdata);
+    t->cdata = NULL;
+    t->cached = -1;
 }
 
 /* ---- scan ------------------------------------------------------------------------------- */

@@ -52,6 +52,7 @@ static graft_code load_meta(graft_ckpt_reader *r, int ti, int *cap, graft_status
     const char *file = graftI_ck_table_path(t);
     first_ctx fc = {NULL, 0, false, false};
     graft_code rc = graftI_ck_table_scan_first_block(t, first_entry, &fc, st);
+    graftI_ck_table_drop_cache(t); /* the first block may hold a large record too */
     if (rc != GRAFT_OK && rc != GRAFT_ERR_ABORTED) {
         graftI_free(fc.val);
         return rc;
@@ -62,9 +63,11 @@ static graft_code load_meta(graft_ckpt_reader *r, int ti, int *cap, graft_status
                                 "%s: first key must be the empty meta key (\"\" vs %s); not a V1 checkpoint", file,
                                 fc.got ? "another key" : "no entries");
     }
-    Tensorflow__SavedTensorSlices *sts =
-        tensorflow__saved_tensor_slices__unpack(graftI_ck_pb_allocator(), fc.vlen, fc.val);
+    graftI_ck_pballoc pa;
+    ProtobufCAllocator *al = graftI_ck_pballoc_init(&pa);
+    Tensorflow__SavedTensorSlices *sts = tensorflow__saved_tensor_slices__unpack(al, fc.vlen, fc.val);
     graftI_free(fc.val);
+    if (!sts && pa.failed) return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", file);
     if (!sts)
         return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: entry \"\": not a SavedTensorSlices message", file);
     rc = GRAFT_OK;
@@ -144,7 +147,7 @@ static graft_code load_meta(graft_ckpt_reader *r, int ti, int *cap, graft_status
         }
     }
 done:
-    tensorflow__saved_tensor_slices__free_unpacked(sts, graftI_ck_pb_allocator());
+    tensorflow__saved_tensor_slices__free_unpacked(sts, al);
     return rc;
 }
 
@@ -216,6 +219,7 @@ graft_code graftI_ck_open_v1(graft_ckpt_reader *r, graft_status *st)
     bool single = false;
     if (graftI_ck_shard_suffix(p, &cut, &ns) && ns > 0) {
         base = graftI_strndup(p, cut);
+        if (!base) return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", p);
         nshards = ns;
     } else if (graftI_ck_exists(p)) {
         single = true;
@@ -233,6 +237,7 @@ graft_code graftI_ck_open_v1(graft_ckpt_reader *r, graft_status *st)
             nshards = ns;
         }
         if (gr == 0) globfree(&g);
+        if (nshards && !base) return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", p);
     }
     if (!single && !base) {
         size_t pl = strlen(p);
@@ -526,15 +531,18 @@ static graft_code decode_record(const char *file, const ck_entry *e, const ck_sl
     if (name_n != e->nlen || (name_n && memcmp(name_p, e->name, name_n)))
         return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: slice record names another tensor", file, e->name);
     /* the record's slice must be the one its key encodes */
+    graftI_ck_pballoc pa;
+    ProtobufCAllocator *al = graftI_ck_pballoc_init(&pa);
     Tensorflow__TensorSliceProto *tsp =
-        tensorflow__tensor_slice_proto__unpack(graftI_ck_pb_allocator(), slice_n, slice_p ? slice_p : (const uint8_t *)"");
+        tensorflow__tensor_slice_proto__unpack(al, slice_n, slice_p ? slice_p : (const uint8_t *)"");
+    if (!tsp && pa.failed) return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: out of memory", file, e->name);
     bool same = tsp && (int)tsp->n_extent == e->shape.rank;
     for (int d = 0; same && d < e->shape.rank; d++) {
         const Tensorflow__TensorSliceProto__Extent *x = tsp->extent[d];
         bool hl = x->has_length_case == TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
         same = x->start == s->start[d] && hl == (s->len[d] >= 0) && (!hl || x->length == s->len[d]);
     }
-    if (tsp) tensorflow__tensor_slice_proto__free_unpacked(tsp, graftI_ck_pb_allocator());
+    if (tsp) tensorflow__tensor_slice_proto__free_unpacked(tsp, al);
     if (!same)
         return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: slice record's slice differs from its key", file,
                                 e->name);
@@ -566,6 +574,7 @@ static graft_code read_slice(graft_ckpt_reader *r, const ck_entry *e, int j, gra
     graft_tensor *t2 = graftI_tensor_alloc(NULL, (graft_dtype)e->dtype, ss.dims, ss.rank, true);
     if (!t2) return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: out of memory", file, e->name);
     rc = decode_record(file, e, s, v, vn, t2, st);
+    if (vn > ((size_t)4 << 20)) graftI_ck_table_drop_cache(t); /* do not keep a big tensor's block alive */
     if (rc != GRAFT_OK) graft_tensor_free(t2);
     else *out = t2;
     return rc;

@@ -36,6 +36,12 @@ GRAFTI_FUNC graft_code graftI_ds_check_filter(const graft_data_opts *o, const ch
 GRAFTI_FUNC graft_code graftI_ds_filter_inplace(graft_dataset *ds, const graft_data_opts *o, const char *what,
                                                 graft_status *st);
 
+/* Checks the layout message of the object at addr (a hard link's address) in
+ * an HDF5 file image before libhdf5 decodes it (h5guard.c). key names the
+ * object in messages. GRAFT_ERR_CORRUPT when it is malformed. */
+GRAFTI_FUNC graft_code graftI_h5_precheck(const void *data, size_t len, uint64_t addr, const char *name,
+                                          const char *key, graft_status *st);
+
 /* The data module's own deterministic generator (splitmix64), so that batch
  * orders never change when other generators in graft do. */
 GRAFTI_FUNC uint64_t graftI_data_mix(uint64_t x);

@@ -123,8 +123,9 @@ typedef struct h5_array {
     size_t nbytes;
 } h5_array;
 
-static graft_code read_array(hid_t file, const char *name, const char *key, bool labels, int min_rank,
-                             int max_rank, int64_t max_bytes, h5_array *a, graft_status *st)
+static graft_code read_array(const void *image, size_t len, hid_t file, const char *name, const char *key,
+                             bool labels, int min_rank, int max_rank, int64_t max_bytes, h5_array *a,
+                             graft_status *st)
 {
     char eb[200], tb[48];
     graft_code rc = GRAFT_OK;
@@ -148,6 +149,8 @@ static graft_code read_array(hid_t file, const char *name, const char *key, bool
                                 li.type == H5L_TYPE_SOFT       ? "soft"
                                 : li.type == H5L_TYPE_EXTERNAL ? "external"
                                                                : "user-defined");
+    graft_code prc = graftI_h5_precheck(image, len, (uint64_t)li.u.address, name, key, st);
+    if (prc) return prc;
     dapl = H5Pcreate(H5P_DATASET_ACCESS);
     if (dapl < 0 || H5Pset_chunk_cache(dapl, 521, (size_t)4 << 20, 0.75) < 0) {
         rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: cannot make an access list (%s)", name, key,
@@ -363,8 +366,8 @@ static graft_dataset *load_image(const void *data, size_t len, const char *name,
         graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: not a readable HDF5 file (%s)", name, h5_err(eb));
         goto out;
     }
-    if (read_array(file, name, "/images", false, 3, 4, o->max_bytes, &im, st)) goto out;
-    if (read_array(file, name, "/labels", true, 1, 1, o->max_bytes, &lb, st)) goto out;
+    if (read_array(data, len, file, name, "/images", false, 3, 4, o->max_bytes, &im, st)) goto out;
+    if (read_array(data, len, file, name, "/labels", true, 1, 1, o->max_bytes, &lb, st)) goto out;
     if (lb.dims[0] != im.dims[0]) {
         graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: /labels: count (%llu images vs %llu labels)", name,
                          (unsigned long long)im.dims[0], (unsigned long long)lb.dims[0]);

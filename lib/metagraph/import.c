@@ -331,21 +331,18 @@ static graft_code build_node(imp *I, int idx)
             const Tensorflow__OpDef__AttrDef *ad = od->attr[k];
             if (!ad || !ad->default_value || graftI_mg_attr(d, ad->name)) continue;
             if (def && !find_spec(def, ad->name)) continue;
-            size_t scratch = 0;
-            char what[300];
-            snprintf(what, sizeof what, "OpDef '%s' default of attr '%s'", od->name, ad->name);
-            graft_code c = graftI_mg_tensor_check(ad->default_value->value_case == TENSORFLOW__ATTR_VALUE__VALUE_TENSOR
-                                                      ? ad->default_value->tensor
-                                                      : NULL,
-                                                  I->m->file, what, &scratch, I->st);
-            if (!c && ad->default_value->value_case == TENSORFLOW__ATTR_VALUE__VALUE_TENSOR) {
+            graft_code c = GRAFT_OK;
+            if (ad->default_value->value_case == TENSORFLOW__ATTR_VALUE__VALUE_TENSOR) {
+                char what[300];
+                snprintf(what, sizeof what, "OpDef '%s' default of attr '%s'", od->name, ad->name);
                 graft_tensor *t = graftI_mg_tensor(ad->default_value->tensor, I->m->file, what, I->st);
-                if (!t) c = I->st ? I->st->code : GRAFT_ERR_CORRUPT;
-                else {
+                if (!t) {
+                    c = I->st ? I->st->code : GRAFT_ERR_CORRUPT;
+                } else {
                     graft_op_builder_attr_tensor(b, ad->name, t);
                     graft_tensor_free(t);
                 }
-            } else if (!c && ad->default_value->value_case != TENSORFLOW__ATTR_VALUE__VALUE__NOT_SET) {
+            } else if (ad->default_value->value_case != TENSORFLOW__ATTR_VALUE__VALUE__NOT_SET) {
                 c = put_attr(I, b, idx, 0, ad->name, ad->default_value, def != NULL);
             }
             if (c) {
@@ -767,14 +764,6 @@ static graft_code import_pass(const graft_meta_graph *m, const graft_meta_opts *
     return c;
 }
 
-static void result_reset(graft_meta_import *r)
-{
-    graft_saver *s = r->saver;
-    r->saver = NULL;
-    graft_meta_import_free(r);
-    (void)s;
-}
-
 graft_code graft_meta_graph_import(graft_graph *g, const graft_meta_graph *m, const graft_meta_opts *opts,
                                    graft_meta_import **res, graft_status *st)
 {
@@ -834,7 +823,7 @@ graft_code graft_meta_graph_import(graft_graph *g, const graft_meta_graph *m, co
     c = import_pass(m, o, scope, names, scratch, tcache, tbase, r, false, st);
     if (c) goto done;
     /* pass 2: the same into g; only allocation failure can differ now */
-    result_reset(r);
+    graft_meta_import_free(r); /* pass 1 made no saver */
     r = graftI_calloc(1, sizeof *r);
     if (!r) {
         c = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", m->file);

@@ -157,8 +157,19 @@ static const char *const opdefs[] = {
     "| TI:type=int64",
     "InvertPermutation(x:T) -> (y:T) | T:type=int32",
     "DynamicStitch(indices:N*int32, data:N*T) -> (merged:T) | N:int>=1 | T:type",
-    "GatherV2(params:Tparams, indices:Tindices, axis:Taxis) -> (output:Tparams) | Tparams:type "
-    "| Tindices:type | Taxis:type",
+    "GatherV2(params:Tparams, indices:Tindices, axis:Taxis) -> (output:Tparams) | batch_dims:int=0+ "
+    "| Tparams:type | Tindices:type | Taxis:type",
+    "Gather(params:Tparams, indices:Tindices) -> (output:Tparams) | validate_indices:bool=true | Tparams:type "
+    "| Tindices:type",
+    "UnsortedSegmentSum(data:T, segment_ids:Tindices, num_segments:Tnumsegments) -> (output:T) | T:type "
+    "| Tindices:type | Tnumsegments:type=int32",
+    "SplitV(value:T, size_splits:Tlen, split_dim:int32) -> (output:num_split*T) | num_split:int>=1 | T:type "
+    "| Tlen:type=int64",
+    "Softplus(features:T) -> (activations:T) | T:type",
+    "SoftplusGrad(gradients:T, features:T) -> (backprops:T) | T:type",
+    "Softsign(features:T) -> (activations:T) | T:type",
+    "SoftsignGrad(gradients:T, features:T) -> (backprops:T) | T:type",
+    "SeluGrad(gradients:T, outputs:T) -> (backprops:T) | T:type",
     /* reductions */
     "Sum(input:T, reduction_indices:Tidx) -> (output:T) | keep_dims:bool=false | T:type | Tidx:type=int32",
     "Mean(input:T, reduction_indices:Tidx) -> (output:T) | keep_dims:bool=false | T:type | Tidx:type=int32",

@@ -166,8 +166,37 @@ bad:
                             m->file, n->def->name, s);
 }
 
+/* The stripped_op_list's attr defaults are used when stripped_default_attrs is
+ * set (once per node): well formed, and tensor defaults small. */
+static graft_code check_oplist(graft_meta_graph *m, graft_status *st)
+{
+    const Tensorflow__MetaGraphDef__MetaInfoDef *mi = m->mg->meta_info_def;
+    const Tensorflow__OpList *l = mi ? mi->stripped_op_list : NULL;
+    for (size_t i = 0; l && i < l->n_op; i++) {
+        const Tensorflow__OpDef *d = l->op[i];
+        if (!d) return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: stripped_op_list entry %zu is empty", m->file, i);
+        for (size_t k = 0; k < d->n_attr; k++) {
+            const Tensorflow__OpDef__AttrDef *ad = d->attr[k];
+            if (!ad) return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: OpDef '%s': empty attr", m->file, d->name);
+            if (!ad->default_value) continue;
+            char where[300];
+            snprintf(where, sizeof where, "OpDef %.100s", d->name);
+            size_t bytes = 0;
+            graft_code c = check_attr(m, where, ad->name, ad->default_value, &bytes, st);
+            if (c) return c;
+            if (bytes > ((size_t)1 << 20))
+                return graft_status_set(st, GRAFT_ERR_NOMEM,
+                                        "%s: OpDef '%s' attr '%s': default tensor of %zu bytes (cap 1 MiB)", m->file,
+                                        d->name, ad->name, bytes);
+        }
+    }
+    return GRAFT_OK;
+}
+
 static graft_code check_collections(graft_meta_graph *m, graft_status *st)
 {
+    graft_code c = check_oplist(m, st);
+    if (c) return c;
     const Tensorflow__MetaGraphDef *mg = m->mg;
     for (size_t i = 0; i < mg->n_collection_def; i++) {
         const Tensorflow__MetaGraphDef__CollectionDefEntry *e = mg->collection_def[i];

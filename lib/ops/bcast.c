@@ -130,8 +130,6 @@ int graftI_static_ints(const graft_op *op, int i, int64_t *out, int cap, bool *p
     return -1;
 }
 
-const char *graftI_shape_s(const graft_shape *s, char *buf, size_t cap) { return graft_shape_str(s, buf, cap); }
-
 /* ---- gradient-builder helpers ---------------------------------------------------- */
 graft_out graftI_gb_scalar(graft_graph *g, graft_dtype dt, double v)
 {

@@ -8,6 +8,7 @@
 #define GRAFT_OPS_BCAST_H
 
 #include "internal.h"
+#include "helper_consts.h"
 
 /* ---- broadcasting plans ------------------------------------------------------
  * Two shapes aligned at the right (NumPy rules). Adjacent dims with the same
@@ -109,9 +110,6 @@ GRAFTI_FUNC int graftI_static_ints(const graft_op *op, int i, int64_t *out, int 
 /* dtype groups */
 static inline bool graftI_is_float(graft_dtype dt) { return dt == GRAFT_FLOAT || dt == GRAFT_DOUBLE; }
 static inline bool graftI_is_int_index(graft_dtype dt) { return dt == GRAFT_INT32 || dt == GRAFT_INT64; }
-
-/* "[2,3]" of a static shape into buf. */
-GRAFTI_FUNC const char *graftI_shape_s(const graft_shape *s, char *buf, size_t cap);
 
 /* ---- gradient-builder helpers (all sticky-error style: null out on failure) --- */
 /* Scalar Const of dtype dt with value v. */

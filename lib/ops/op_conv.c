@@ -3,6 +3,7 @@
  * two backprop ops, MaxPool/MaxPoolGrad and AvgPool/AvgPoolGrad, with gradient
  * builders and the typed builders declared in graft/graph.h. */
 #include "internal.h"
+#include "ops/helper_consts.h"
 
 #include <cblas.h>
 #include <limits.h>

@@ -3,6 +3,7 @@
  * ops for them, Softmax, LogSoftmax and the two softmax cross-entropies; each
  * with shape inference, float32/float64 kernel, gradient builder and typed builder. */
 #include "internal.h"
+#include "ops/helper_consts.h"
 
 #include <cblas.h>
 #include <limits.h>

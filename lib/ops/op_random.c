@@ -2,6 +2,7 @@
  * and TruncatedNormal, drawn from graft's own generator (lib/random.c) seeded
  * from (seed, seed2) and a per-op run counter; TF's Philox values are not reproduced. */
 #include "internal.h"
+#include "ops/helper_consts.h"
 
 #include <math.h>
 

@@ -963,7 +963,7 @@ static graft_code pad_forward(graftI_kctx *k)
 
 /* Slice begin/size against dims (size -1 = to the end); false with a message. */
 static bool slice_bounds(const int64_t *dims, int rank, const int64_t *b, const int64_t *s, int64_t *size, char *msg,
-                         size_t cap, bool runtime)
+                         size_t cap)
 {
     for (int d = 0; d < rank; d++) {
         int64_t dim = dims[d];
@@ -980,7 +980,6 @@ static bool slice_bounds(const int64_t *dims, int rank, const int64_t *b, const 
         } else {
             size[d] = s[d];
         }
-        (void)runtime;
     }
     return true;
 }
@@ -1003,7 +1002,7 @@ static graft_code slice_infer(graft_op *op, graft_status *st)
         for (int d = 0; d < xs->rank; d++) out.dims[d] = s[d] >= 0 ? s[d] : -1;
     } else if (ns >= 0 && nb >= 0) {
         char msg[200];
-        if (!slice_bounds(xs->dims, xs->rank, b, s, out.dims, msg, sizeof msg, false))
+        if (!slice_bounds(xs->dims, xs->rank, b, s, out.dims, msg, sizeof msg))
             return graft_status_set(st, GRAFT_ERR_INVALID_ARG, "%s", msg);
     }
     return set1(op, graftI_in_dtype(op, 0), out);
@@ -1020,7 +1019,7 @@ static graft_code slice_forward(graftI_kctx *k)
     if (nb != x->rank || ns != x->rank)
         return graftI_kfail(k, GRAFT_ERR_INVALID_ARG, "Expected begin and size arguments to be 1-D tensors of size %d", x->rank);
     char msg[200];
-    if (!slice_bounds(x->dims, x->rank, b, s, size, msg, sizeof msg, true)) return graftI_kfail(k, GRAFT_ERR_INVALID_ARG, "%s", msg);
+    if (!slice_bounds(x->dims, x->rank, b, s, size, msg, sizeof msg)) return graftI_kfail(k, GRAFT_ERR_INVALID_ARG, "%s", msg);
     if (!copyable(x->dtype)) return graftI_kfail(k, GRAFT_ERR_UNSUPPORTED, "dtype %s", graft_dtype_name(x->dtype));
     bool whole = true;
     for (int d = 0; d < x->rank; d++) {

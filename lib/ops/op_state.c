@@ -572,3 +572,40 @@ static graft_out assign_like(graft_graph *g, const char *type, graft_out ref, gr
 graft_out graft_assign(graft_graph *g, graft_out ref, graft_out value) { return assign_like(g, "Assign", ref, value); }
 graft_out graft_assign_add(graft_graph *g, graft_out ref, graft_out value) { return assign_like(g, "AssignAdd", ref, value); }
 graft_out graft_assign_sub(graft_graph *g, graft_out ref, graft_out value) { return assign_like(g, "AssignSub", ref, value); }
+
+/* ---- helper consts for builders (see lib/ops/helper_consts.h) ---------------------------------- */
+graft_out graftI_helper_const(graft_graph *g, const char *name, graft_tensor *t)
+{
+    char *pending = graftI_take_next_name(g);
+    graft_out o = graft_const(g, name, t);
+    graftI_restore_next_name(g, pending);
+    return o;
+}
+graft_out graftI_helper_const_f32(graft_graph *g, float v)
+{
+    char *pending = graftI_take_next_name(g);
+    graft_out o = graft_const_f32(g, v);
+    graftI_restore_next_name(g, pending);
+    return o;
+}
+graft_out graftI_helper_const_i32(graft_graph *g, int32_t v)
+{
+    char *pending = graftI_take_next_name(g);
+    graft_out o = graft_const_i32(g, v);
+    graftI_restore_next_name(g, pending);
+    return o;
+}
+graft_out graftI_helper_const_i64(graft_graph *g, int64_t v)
+{
+    char *pending = graftI_take_next_name(g);
+    graft_out o = graft_const_i64(g, v);
+    graftI_restore_next_name(g, pending);
+    return o;
+}
+graft_out graftI_helper_const_i32_vec(graft_graph *g, const int32_t *v, int n)
+{
+    char *pending = graftI_take_next_name(g);
+    graft_out o = graft_const_i32_vec(g, v, n);
+    graftI_restore_next_name(g, pending);
+    return o;
+}

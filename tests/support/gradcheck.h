@@ -144,6 +144,7 @@ extern const graftT_gradcase graftT_gradcases_random[];
 extern const graftT_gradcase graftT_gradcases_train[];
 extern const graftT_gradcase graftT_gradcases_state[];
 extern const graftT_gradcase graftT_gradcases_io[];
+extern const graftT_gradcase graftT_gradcases_extra[];
 
 typedef struct graftT_gradgroup {
     const char *group;
@@ -160,7 +161,7 @@ typedef struct graftT_gradgroup {
         {"shape", graftT_gradcases_shape}, {"nn", graftT_gradcases_nn},                            \
         {"conv", graftT_gradcases_conv}, {"random", graftT_gradcases_random},                      \
         {"train", graftT_gradcases_train}, {"state", graftT_gradcases_state},                      \
-        {"io", graftT_gradcases_io}, {NULL, NULL}                                                  \
+        {"io", graftT_gradcases_io}, {"extra", graftT_gradcases_extra}, {NULL, NULL}               \
     }
 
 /* Registry coverage over the given groups: prints every registered op whose def

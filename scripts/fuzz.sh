@@ -1,0 +1,56 @@
+#!/bin/sh
+# scripts/fuzz.sh - builds the libFuzzer targets of tests/fuzz/ with clang-14
+# (-fsanitize=fuzzer,address,undefined) and runs each for SECONDS seconds with
+# -malloc_limit_mb=512 -rss_limit_mb=2048 -timeout=1, then prints executions and
+# findings per target. Usage: scripts/fuzz.sh [SECONDS] [target...]   (default 60, all)
+# Env: GRAFT_FUZZ_BUILD (build dir, default build-fuzz), JOBS (make -j, default 2).
+# The working corpus grows in $BUILD/corpus/<target> (seeded from tests/fuzz/corpus);
+# findings land in $BUILD/findings/<target>: minimise one, commit it under
+# tests/fuzz/crashes/<target>/ and fix the bug (test_fuzz_replay replays it).
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SECS=${1:-60}
+[ $# -gt 0 ] && shift
+TARGETS=${*:-"index bundle v1 meta state npy"}
+BUILD=${GRAFT_FUZZ_BUILD:-$ROOT/build-fuzz}
+JOBS=${JOBS:-2}
+CC=${CC:-clang-14}
+command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found: apt-get install clang-14 libclang-rt-14-dev" >&2; exit 2; }
+
+FLAGS="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_FLAGS="$FLAGS -fsanitize=fuzzer-no-link,address,undefined" \
+  -DGRAFT_BUILD_TESTS=OFF -DGRAFT_BUILD_EXAMPLES=OFF -DGRAFT_BUILD_TOOLS=OFF -DGRAFT_ENABLE_FUZZ=ON >/dev/null
+cmake --build "$BUILD" -j"$JOBS" --target graft_static >/dev/null
+LIBS=$(pkg-config --libs libprotobuf-c hdf5 openblas zlib)
+for t in $TARGETS; do
+  # linked here rather than through cmake/fuzz.cmake so the script also works before
+  # that file is included by CMakeLists.txt
+  $CC $FLAGS -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+    -I"$ROOT/include" -I"$ROOT/lib" -I"$BUILD/proto" "$ROOT/tests/fuzz/fuzz_$t.c" \
+    "$BUILD/libgraft_static.a" $LIBS -lm -o "$BUILD/fuzz_$t"
+done
+
+printf '%-8s %12s %10s %8s %s\n' target executions exec/s findings seconds
+total=0
+nfind=0
+for t in $TARGETS; do
+  corpus="$BUILD/corpus/$t"
+  found="$BUILD/findings/$t"
+  mkdir -p "$corpus" "$found"
+  cp -n "$ROOT/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
+  before=$(ls "$found" | wc -l)
+  log="$BUILD/fuzz_$t.log"
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$BUILD/fuzz_$t" "$corpus" -max_total_time="$SECS" -malloc_limit_mb=512 -rss_limit_mb=2048 -timeout=1 \
+    -print_final_stats=1 -artifact_prefix="$found/" -close_fd_mask=3 >"$log" 2>&1 || true
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  after=$(ls "$found" | wc -l)
+  f=$((after - before))
+  printf '%-8s %12s %10s %8s %s\n' "$t" "${execs:-?}" "${rate:-?}" "$f" "$SECS"
+  total=$((total + ${execs:-0}))
+  nfind=$((nfind + f))
+done
+echo "total executions: $total; new findings: $nfind (logs: $BUILD/fuzz_<target>.log, inputs: $BUILD/findings/)"
+[ "$nfind" -eq 0 ]

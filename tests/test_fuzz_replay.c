@@ -1,0 +1,111 @@
+/* tests/test_fuzz_replay.c - the fuzz targets as a plain CTest program: every file of
+ * tests/fuzz/corpus/<target>/ (seeds and hand-made abuse files) and tests/fuzz/crashes/
+ * <target>/ (past findings) goes through the same LLVMFuzzerTestOneInput the fuzzer
+ * runs, so the default suite (under ASan/UBSan when GRAFT_SANITIZE) guards against
+ * regressions without clang. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LLVMFuzzerTestOneInput fuzz_index_one
+#include "fuzz/fuzz_index.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_bundle_one
+#include "fuzz/fuzz_bundle.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_v1_one
+#include "fuzz/fuzz_v1.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_meta_one
+#include "fuzz/fuzz_meta.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_state_one
+#include "fuzz/fuzz_state.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_npy_one
+#include "fuzz/fuzz_npy.c"
+#undef LLVMFuzzerTestOneInput
+
+typedef int (*fz_fn)(const uint8_t *, size_t);
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Runs every file of dir through fn; returns the number of files. */
+static int replay_dir(const char *dir, fz_fn fn, double *slowest, char *slowest_name, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        size_t cap2 = 1 << 16, len = 0;
+        uint8_t *buf = malloc(cap2);
+        size_t r;
+        while ((r = fread(buf + len, 1, cap2 - len, f)) > 0) {
+            len += r;
+            if (len == cap2) buf = realloc(buf, cap2 *= 2);
+        }
+        fclose(f);
+        double t0 = mono();
+        fn(buf, len);
+        double dt = mono() - t0;
+        if (dt > *slowest) {
+            *slowest = dt;
+            snprintf(slowest_name, cap, "%s", path);
+        }
+        free(buf);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void replay(const char *target, fz_fn fn, int min_files)
+{
+    char dir[4096], slow[4096] = "";
+    double slowest = 0;
+    snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", GRAFT_SOURCE_DIR, target);
+    int n = replay_dir(dir, fn, &slowest, slow, sizeof slow);
+    snprintf(dir, sizeof dir, "%s/tests/fuzz/crashes/%s", GRAFT_SOURCE_DIR, target);
+    int c = replay_dir(dir, fn, &slowest, slow, sizeof slow);
+    print_message("%s: %d corpus files and %d past findings replayed (slowest %.3f s: %s)\n", target, n, c, slowest,
+                  slow);
+    assert_true(n >= min_files);
+}
+
+static void test_index(void **s) { (void)s; replay("index", fuzz_index_one, 5); }
+static void test_bundle(void **s) { (void)s; replay("bundle", fuzz_bundle_one, 3); }
+static void test_v1(void **s) { (void)s; replay("v1", fuzz_v1_one, 2); }
+static void test_meta(void **s) { (void)s; replay("meta", fuzz_meta_one, 3); }
+static void test_state(void **s) { (void)s; replay("state", fuzz_state_one, 5); }
+static void test_npy(void **s) { (void)s; replay("npy", fuzz_npy_one, 5); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index), cmocka_unit_test(test_bundle), cmocka_unit_test(test_v1),
+        cmocka_unit_test(test_meta),  cmocka_unit_test(test_state),  cmocka_unit_test(test_npy),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fz_dir());
+    if (system(cmd) != 0) rc = rc ? rc : 1;
+    return rc;
+}
