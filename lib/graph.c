@@ -1367,3 +1367,81 @@ void graftI_restore_next_name(graft_graph *g, char *name)
     graftI_free(g->next_name);
     g->next_name = name;
 }
+
+/* ---- marks: roll a graph back to an earlier state ---------------------------------- */
+struct graftI_graph_mark {
+    int n_ops, n_vars, n_colls;
+    graft_code err;
+    char errmsg[GRAFT_STATUS_MSG_MAX];
+    int *coll_n;
+    smap in_use;
+};
+
+graftI_graph_mark *graftI_graph_mark_new(graft_graph *g)
+{
+    if (!g) return NULL;
+    graftI_graph_mark *m = graftI_calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->n_ops = g->n_ops;
+    m->n_vars = g->n_vars;
+    m->n_colls = g->n_colls;
+    m->err = g->err;
+    memcpy(m->errmsg, g->errmsg, sizeof m->errmsg);
+    m->coll_n = graftI_calloc((size_t)g->n_colls + 1, sizeof(int));
+    if (!m->coll_n) goto nomem;
+    for (int i = 0; i < g->n_colls; i++) m->coll_n[i] = g->colls[i].n;
+    if (g->in_use.cap) {
+        m->in_use.e = graftI_calloc((size_t)g->in_use.cap, sizeof(smap_ent));
+        if (!m->in_use.e) goto nomem;
+        m->in_use.cap = g->in_use.cap;
+        for (int i = 0; i < g->in_use.cap; i++) {
+            if (!g->in_use.e[i].key) continue;
+            m->in_use.e[i].key = graftI_strdup(g->in_use.e[i].key);
+            if (!m->in_use.e[i].key) goto nomem;
+            m->in_use.e[i].val = g->in_use.e[i].val;
+            m->in_use.n++;
+        }
+    }
+    return m;
+nomem:
+    graftI_graph_mark_free(m);
+    return NULL;
+}
+
+void graftI_graph_mark_free(graftI_graph_mark *m)
+{
+    if (!m) return;
+    graftI_free(m->coll_n);
+    smap_free(&m->in_use);
+    graftI_free(m);
+}
+
+/* Removes every op, variable, collection entry and name reservation made since
+ * the mark, and frees the mark. Allocates nothing, so it cannot fail. Handles to
+ * the removed ops become invalid. */
+void graftI_graph_rollback(graft_graph *g, graftI_graph_mark *m)
+{
+    if (!g || !m) return;
+    for (int i = g->n_ops - 1; i >= m->n_ops; i--) {
+        smap_ent *e = smap_find(&g->by_name, g->ops[i]->name);
+        if (e) e->val = -1;
+        op_free(g->ops[i]);
+        g->ops[i] = NULL;
+    }
+    if (g->n_ops > m->n_ops) g->n_ops = m->n_ops;
+    if (g->n_vars > m->n_vars) g->n_vars = m->n_vars;
+    for (int i = g->n_colls - 1; i >= m->n_colls; i--) {
+        graftI_free(g->colls[i].name);
+        graftI_free(g->colls[i].ops);
+        memset(&g->colls[i], 0, sizeof g->colls[i]);
+    }
+    if (g->n_colls > m->n_colls) g->n_colls = m->n_colls;
+    for (int i = 0; i < g->n_colls; i++)
+        if (g->colls[i].n > m->coll_n[i]) g->colls[i].n = m->coll_n[i];
+    smap_free(&g->in_use);
+    g->in_use = m->in_use;
+    memset(&m->in_use, 0, sizeof m->in_use);
+    g->err = m->err;
+    memcpy(g->errmsg, m->errmsg, sizeof g->errmsg);
+    graftI_graph_mark_free(m);
+}

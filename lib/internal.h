@@ -73,6 +73,7 @@ typedef struct graftI_buffer {
     void *dealloc_arg;
     graftI_pool *pool;       /* returned here instead of freed when non-NULL */
     struct graftI_buffer *next; /* pool free-list link */
+    bool wrapped;            /* data is caller memory (graft_tensor_wrap) */
 } graftI_buffer;
 
 struct graft_tensor {
@@ -259,6 +260,14 @@ GRAFTI_FUNC graftI_attr graftI_a_ilist(const char *name, const int64_t *v, int n
 GRAFTI_FUNC graftI_attr graftI_a_tlist(const char *name, const graft_dtype *v, int n);
 /* Sets the sticky error (if none yet); returns code. */
 GRAFTI_FUNC graft_code graftI_graph_fail(graft_graph *g, graft_code code, const char *fmt, ...) GRAFTI_PRINTF(3, 4);
+/* Marks: graftI_graph_rollback removes everything added to g since the mark
+ * (ops, variables, collection entries, reserved names) without allocating, so
+ * multi-op builders (the meta-graph importer) can leave g unchanged on failure.
+ * mark_new returns NULL when out of memory; mark_free keeps the changes. */
+typedef struct graftI_graph_mark graftI_graph_mark;
+GRAFTI_FUNC graftI_graph_mark *graftI_graph_mark_new(graft_graph *g);
+GRAFTI_FUNC void graftI_graph_mark_free(graftI_graph_mark *m);
+GRAFTI_FUNC void graftI_graph_rollback(graft_graph *g, graftI_graph_mark *m);
 /* Take out / put back the pending graft_name_next name (lib/graph.c). */
 GRAFTI_FUNC char *graftI_take_next_name(graft_graph *g);
 GRAFTI_FUNC void graftI_restore_next_name(graft_graph *g, char *name);

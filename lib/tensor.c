@@ -257,7 +257,7 @@ static void buffer_release(graftI_buffer *b)
         for (int64_t i = 0; i < b->n_strings; i++) graftI_free(s[i].ptr);
         b->n_strings = 0;
     }
-    if (b->dealloc || (!b->pool && b->data != (void *)(((uintptr_t)(b + 1) + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1)))) {
+    if (b->wrapped) {
         if (b->dealloc) b->dealloc(b->data, b->cap, b->dealloc_arg);
         graftI_free(b);
         return;
@@ -345,6 +345,7 @@ static bool set_dims(graft_tensor *t, graft_dtype dt, const int64_t *dims, int r
 graft_tensor *graftI_tensor_alloc(graftI_pool *p, graft_dtype dt, const int64_t *dims, int rank, bool zero)
 {
     graft_tensor tmp;
+    memset(&tmp, 0, sizeof tmp);
     if (!set_dims(&tmp, dt, dims, rank)) return NULL;
     if (dt == GRAFT_STRING) p = NULL; /* string buffers own element memory: never pooled */
     graft_tensor *t = header_new(p);
@@ -367,6 +368,7 @@ graft_tensor *graftI_tensor_alloc(graftI_pool *p, graft_dtype dt, const int64_t 
 graft_tensor *graftI_tensor_view(graftI_pool *p, graft_tensor *src, const int64_t *dims, int rank)
 {
     graft_tensor tmp;
+    memset(&tmp, 0, sizeof tmp);
     if (!set_dims(&tmp, src->dtype, dims, rank) || tmp.n != src->n) return NULL;
     graft_tensor *t = header_new(p);
     if (!t) return NULL;
@@ -430,6 +432,7 @@ graft_tensor *graft_tensor_wrap(graft_dtype dt, const int64_t *dims, int rank, v
                                 void (*dealloc)(void *, size_t, void *), void *arg, graft_status *st)
 {
     graft_tensor tmp;
+    memset(&tmp, 0, sizeof tmp);
     if (dt == GRAFT_STRING || !set_dims(&tmp, dt, dims, rank))
         return graft_status_set(st, GRAFT_ERR_INVALID_ARG, "graft_tensor_wrap: bad dtype or shape"), NULL;
     if (tmp.nbytes != nbytes)
@@ -448,8 +451,9 @@ graft_tensor *graft_tensor_wrap(graft_dtype dt, const int64_t *dims, int rank, v
     b->refcnt = 1;
     b->data = data;
     b->cap = nbytes;
-    b->dealloc = dealloc ? dealloc : NULL;
-    if (!dealloc) b->dealloc = NULL;
+    b->dealloc = dealloc;
+    b->dealloc_arg = arg;
+    b->wrapped = true;
     t->buf = b;
     t->data = data;
     graft_status_clear(st);

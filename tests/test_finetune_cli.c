@@ -1,11 +1,7 @@
-/* tests/test_finetune_cli.c - `graft finetune` as a user runs it, on the TensorFlow-written
- * VGG fixture (vgg_traffic_tf13: real .meta, generated weights; input [?,32,32,1], cut
- * Relu_7:0 [?,280], keep_prob Placeholder_2) and Fashion-MNIST classes 5-9 (28x28, so
- * padded to 32x32). The trained head is checked by refrun, the independent interpreter:
- * the fixture's pristine trunk and the saved head give the accuracy the command reports.
- * Also: exactly the head's keys saved (plus slots with --save-optimizer; Adam's beta powers
- * equal 0.9^(steps+1)), refread accepts checkpoint, state file and .meta, the CSV has one
- * row per epoch, the SVG parses as XML, and errors name what to fix. */
+/* tests/test_finetune_cli.c - `graft finetune` end to end: the TF-written VGG fixture and
+ * Fashion-MNIST classes 5-9, the saved head checked by refrun (independent interpreter),
+ * refread and hand-derived keys, shapes and Adam beta powers; a graft-built graph without a
+ * SaverDef; errors that name the fix. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,16 +19,16 @@
 #include "infra.h"
 
 #define GRAFT GRAFT_BINARY_DIR "/graft"
-#define VGG GRAFT_FIXTURES_DIR "/vgg/vgg_traffic_tf13"
-#define BASE GRAFT " finetune --meta " VGG "/vgg.meta --ckpt " VGG " --input Placeholder:0 --classes 5"
-#define KEEP " --set Placeholder_2:0=1.0"
+#define VGG   GRAFT_FIXTURES_DIR "/vgg/vgg_traffic_tf13"
+#define BASE  GRAFT " finetune --meta " VGG "/vgg.meta --ckpt " VGG " --input Placeholder:0 --classes 5"
+#define KEEP  " --set Placeholder_2:0=1.0"
 
 /* 500 training / 200 test images: small enough for the default suite, and the head
  * reaches 0.815-0.87 test accuracy over seeds 1-8 (hidden 64, 10 epochs, Adam 1e-3;
  * chance is 0.2). MIN_ACC sits 4.5 binomial standard deviations (n = 200) under the
  * lowest of those, so only a real fault fails it. */
 #define N_TRAIN 500
-#define N_TEST 200
+#define N_TEST  200
 #define N_SMALL 100
 #define MIN_ACC 0.70
 
@@ -53,7 +49,8 @@ static int setup(void **state)
         const char *file;
         graft_data_split split;
         int64_t limit;
-    } sets[3] = {{"train.h5", GRAFT_SPLIT_TRAIN, N_TRAIN}, {"test.h5", GRAFT_SPLIT_TEST, N_TEST},
+    } sets[3] = {{"train.h5", GRAFT_SPLIT_TRAIN, N_TRAIN},
+                 {"test.h5", GRAFT_SPLIT_TEST, N_TEST},
                  {"small.h5", GRAFT_SPLIT_TRAIN, N_SMALL}};
     for (int i = 0; i < 3; i++) {
         graft_data_opts o;
@@ -68,15 +65,18 @@ static int setup(void **state)
             fprintf(stderr, "%s: %s\n", sets[i].file, st.msg);
             return -1;
         }
-        if (sets[i].split == GRAFT_SPLIT_TEST) test_ds = ds;
-        else graft_dataset_free(ds);
+        if (sets[i].split == GRAFT_SPLIT_TEST)
+            test_ds = ds;
+        else
+            graft_dataset_free(ds);
     }
     /* images the graph cannot take: larger than 32x32, and 3 channels */
     static uint8_t px[10 * 40 * 40 * 3];
     const int32_t lab[10] = {0, 1, 2, 3, 4, 0, 1, 2, 3, 4};
     graft_dataset *big = graft_dataset_from_data(GRAFT_UINT8, 10, 40, 40, 1, px, lab, &st);
     graft_dataset *rgb = graft_dataset_from_data(GRAFT_UINT8, 10, 28, 28, 3, px, lab, &st);
-    if (!big || !rgb || graft_dataset_save_h5(big, "big.h5", &st) || graft_dataset_save_h5(rgb, "rgb.h5", &st)) {
+    if (!big || !rgb || graft_dataset_save_h5(big, "big.h5", &st) ||
+        graft_dataset_save_h5(rgb, "rgb.h5", &st)) {
         fprintf(stderr, "%s\n", st.msg);
         return -1;
     }
@@ -113,7 +113,8 @@ static ckt_json *last_json(const char *out)
     const char *line = out + n;
     while (line > out && line[-1] != '\n') line--;
     ckt_json *j = ckt_json_parse(line, (size_t)(out + n - line));
-    if (!j || j->type != CKT_JOBJ) fail_msg("last stdout line is not a JSON object: %.*s", (int)(out + n - line), line);
+    if (!j || j->type != CKT_JOBJ)
+        fail_msg("last stdout line is not a JSON object: %.*s", (int)(out + n - line), line);
     static const char *const keys[5] = {"test_accuracy", "train_accuracy", "saved", "variables", "seconds"};
     assert_int_equal(j->n, 5);
     for (int i = 0; i < 5; i++) assert_string_equal(j->keys[i], keys[i]);
@@ -122,7 +123,8 @@ static ckt_json *last_json(const char *out)
 
 static void expect_in(const char *text, const char *needle)
 {
-    if (!text || !strstr(text, needle)) fail_msg("output lacks '%s':\n%.3000s", needle, text ? text : "(none)");
+    if (!text || !strstr(text, needle))
+        fail_msg("output lacks '%s':\n%.3000s", needle, text ? text : "(none)");
 }
 
 /* The checkpoint at prefix holds exactly keys[] (sorted), float32, of these shapes. */
@@ -292,8 +294,8 @@ static void test_finetune_vgg_fashion(void **state)
     assert_true(train_acc >= MIN_ACC && train_acc <= 1);
     assert_string_equal(ckt_json_str(j, "saved"), "out/main/head");
     assert_true(ckt_json_num(j, "seconds", -1) > 0);
-    static const char *const keys[4] = {"finetune/hidden/bias", "finetune/hidden/kernel", "finetune/logits/bias",
-                                        "finetune/logits/kernel"};
+    static const char *const keys[4] = {"finetune/hidden/bias", "finetune/hidden/kernel",
+                                        "finetune/logits/bias", "finetune/logits/kernel"};
     const graft_shape shapes[4] = {{1, {64}}, {2, {280, 64}}, {1, {5}}, {2, {64, 5}}};
     expect_json_vars(j, keys, 4);
     expect_ckpt("out/main/head", keys, shapes, 4);
@@ -376,14 +378,14 @@ static void test_finetune_adam_slots(void **state)
     if (rc != 0) fail_msg("exit %d\n%s", rc, err);
     ckt_json *j = last_json(out);
     static const char *const keys[14] = {
-        "finetune/beta1_power",          "finetune/beta2_power",          "finetune/hidden/bias",
-        "finetune/hidden/bias/Adam",     "finetune/hidden/bias/Adam_1",   "finetune/hidden/kernel",
-        "finetune/hidden/kernel/Adam",   "finetune/hidden/kernel/Adam_1", "finetune/logits/bias",
-        "finetune/logits/bias/Adam",     "finetune/logits/bias/Adam_1",   "finetune/logits/kernel",
-        "finetune/logits/kernel/Adam",   "finetune/logits/kernel/Adam_1"};
-    const graft_shape shapes[14] = {{0, {0}},     {0, {0}},     {1, {8}},    {1, {8}},    {1, {8}},
-                                    {2, {280, 8}}, {2, {280, 8}}, {2, {280, 8}}, {1, {5}}, {1, {5}},
-                                    {1, {5}},     {2, {8, 5}},  {2, {8, 5}}, {2, {8, 5}}};
+        "finetune/beta1_power",        "finetune/beta2_power",          "finetune/hidden/bias",
+        "finetune/hidden/bias/Adam",   "finetune/hidden/bias/Adam_1",   "finetune/hidden/kernel",
+        "finetune/hidden/kernel/Adam", "finetune/hidden/kernel/Adam_1", "finetune/logits/bias",
+        "finetune/logits/bias/Adam",   "finetune/logits/bias/Adam_1",   "finetune/logits/kernel",
+        "finetune/logits/kernel/Adam", "finetune/logits/kernel/Adam_1"};
+    const graft_shape shapes[14] = {{0, {0}},      {0, {0}},      {1, {8}},      {1, {8}},   {1, {8}},
+                                    {2, {280, 8}}, {2, {280, 8}}, {2, {280, 8}}, {1, {5}},   {1, {5}},
+                                    {1, {5}},      {2, {8, 5}},   {2, {8, 5}},   {2, {8, 5}}};
     expect_json_vars(j, keys, 14);
     expect_ckpt("out/adam/head", keys, shapes, 14);
     graft_status st;
@@ -452,8 +454,9 @@ static void test_finetune_own_graph_no_saverdef(void **state)
     graft_graph_free(g);
 
     char *out = NULL, *err = NULL, cmd[2048];
-    const char *own = GRAFT " finetune --meta out/own/model.meta --ckpt out/own/model --input x:0 --cut pool/MaxPool:0"
-                      " --classes 5 --train small.h5 --epochs 2 --save out/own/head --json";
+    const char *own =
+        GRAFT " finetune --meta out/own/model.meta --ckpt out/own/model --input x:0 --cut pool/MaxPool:0"
+              " --classes 5 --train small.h5 --epochs 2 --save out/own/head --json";
     assert_int_equal(ckt_run(own, &out, &err), 1);
     expect_in(err, "placeholder 'is_training' (bool");
     expect_in(err, "add --set is_training:0=false");

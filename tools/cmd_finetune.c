@@ -1,10 +1,6 @@
-/* tools/cmd_finetune.c - `graft finetune`: transfer learning on any imported graph and
- * any HDF5 image data (examples/vgg_transfer.c's workflow as a command). Imports a
- * .meta, restores its checkpoint, cuts at a tensor behind a StopGradient, appends a new
- * head (optional hidden dense + logits + softmax), computes the frozen trunk's features
- * once per image, trains only the head on them, proves the trunk bit-identical,
- * evaluates end to end, and saves the head's variables (V2 checkpoint + state file +
- * .meta) with a per-epoch CSV and an SVG plot beside them. */
+/* tools/cmd_finetune.c - `graft finetune`: import a .meta, restore, cut at a tensor behind a
+ * StopGradient, train a new head on features computed once per image, prove the trunk
+ * unchanged, save the head only (+ CSV, SVG). The workflow of examples/vgg_transfer.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -21,10 +17,10 @@
 #include "cli.h"
 #include "finetune_report.h"
 
-#define MAX_SETS 64
-#define FEATURE_BATCH 256 /* images per trunk run */
-#define EVAL_BATCH 1024   /* cached feature rows per head run */
-#define SCOPE "finetune"
+#define MAX_SETS      64
+#define FEATURE_BATCH 256  /* images per trunk run */
+#define EVAL_BATCH    1024 /* cached feature rows per head run */
+#define SCOPE         "finetune"
 
 static const char usage_text[] =
     "usage: graft finetune --meta FILE.meta --ckpt PATH --input NAME:0 --cut NAME:0 --train TRAIN.h5\n"
@@ -67,8 +63,8 @@ static int fail(const char *fmt, ...)
 /* ---- arguments ---------------------------------------------------------------------- */
 
 typedef struct ft_set {
-    char name[512];     /* NAME:0 */
-    const char *value;  /* VALUE */
+    char name[512];    /* NAME:0 */
+    const char *value; /* VALUE */
     graft_out t;
     graft_tensor *v;
 } ft_set;
@@ -120,13 +116,20 @@ static int parse_args(int argc, char **argv, ft_args *a)
             return 2;
         }
         i++;
-        if (!strcmp(k, "--meta")) a->meta = v;
-        else if (!strcmp(k, "--ckpt")) a->ckpt = v;
-        else if (!strcmp(k, "--input")) a->input = v;
-        else if (!strcmp(k, "--cut")) a->cut = v;
-        else if (!strcmp(k, "--train")) a->train = v;
-        else if (!strcmp(k, "--test")) a->test = v;
-        else if (!strcmp(k, "--save")) a->save = v;
+        if (!strcmp(k, "--meta"))
+            a->meta = v;
+        else if (!strcmp(k, "--ckpt"))
+            a->ckpt = v;
+        else if (!strcmp(k, "--input"))
+            a->input = v;
+        else if (!strcmp(k, "--cut"))
+            a->cut = v;
+        else if (!strcmp(k, "--train"))
+            a->train = v;
+        else if (!strcmp(k, "--test"))
+            a->test = v;
+        else if (!strcmp(k, "--save"))
+            a->save = v;
         else if (!strcmp(k, "--optimizer")) {
             if (strcmp(v, "sgd") && strcmp(v, "momentum") && strcmp(v, "adam")) {
                 fail("--optimizer %s: expected sgd, momentum or adam", v);
@@ -134,7 +137,8 @@ static int parse_args(int argc, char **argv, ft_args *a)
             }
             a->optimizer = v;
         } else if (!strcmp(k, "--classes")) {
-            if (!parse_i64(v, INT64_MIN, INT64_MAX, &a->classes) || a->classes < 2 || a->classes > INT32_MAX) {
+            if (!parse_i64(v, INT64_MIN, INT64_MAX, &a->classes) || a->classes < 2 ||
+                a->classes > INT32_MAX) {
                 fail("--classes %s: expected an integer K >= 2 (a head needs at least two classes)", v);
                 return 2;
             }
@@ -194,7 +198,8 @@ static int parse_args(int argc, char **argv, ft_args *a)
             return 2;
         }
     }
-    static const char *const need[] = {"--meta", "--ckpt", "--input", "--cut", "--train", "--classes", "--save"};
+    static const char *const need[] = {"--meta",  "--ckpt",    "--input", "--cut",
+                                       "--train", "--classes", "--save"};
     const bool have[] = {a->meta, a->ckpt, a->input, a->cut, a->train, a->classes != 0, a->save};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!have[i]) {
@@ -263,7 +268,8 @@ static void suggest(const graft_graph *g, const char *flag, const char *name)
             }
     }
     if (!best[0]) {
-        fprintf(stderr, "graft finetune: %s %s: no op has a similar name (`graft graph FILE.meta` lists them)\n",
+        fprintf(stderr,
+                "graft finetune: %s %s: no op has a similar name (`graft graph FILE.meta` lists them)\n",
                 flag, name);
         return;
     }
@@ -271,8 +277,8 @@ static void suggest(const graft_graph *g, const char *flag, const char *name)
     for (int k = 0; k < K && best[k]; k++) {
         char sb[128];
         graft_shape sh = graft_out_shape((graft_out){(graft_op *)best[k], 0});
-        fprintf(stderr, "%s%s:0 %s", k ? (k + 1 < K && best[k + 1] ? ", " : " or ") : "", graft_op_name(best[k]),
-                graft_shape_str(&sh, sb, sizeof sb));
+        fprintf(stderr, "%s%s:0 %s", k ? (k + 1 < K && best[k + 1] ? ", " : " or ") : "",
+                graft_op_name(best[k]), graft_shape_str(&sh, sb, sizeof sb));
     }
     fputs("?\n", stderr);
 }
@@ -373,17 +379,24 @@ static void advise_missing(const graft_graph *g, graft_op *ph, const char *cut)
             graft_shape_str(&sh, sb, sizeof sb), nc ? ", read by " : "", cons, cut);
     bool scalarish = sh.rank <= 0;
     if (!scalarish) {
-        fprintf(stderr, "  It is not a scalar, so --set cannot feed it: cut the graph before it, or export a\n"
-                        "  graph that does not need it.\n");
+        fprintf(stderr,
+                "  It is not a scalar, so --set cannot feed it: cut the graph before it, or export a\n"
+                "  graph that does not need it.\n");
     } else if ((dt == GRAFT_FLOAT || dt == GRAFT_DOUBLE) && has_word(pn, "rate")) {
-        fprintf(stderr, "  It looks like a dropout rate: add --set %s:0=0.0 (drop nothing while computing\n"
-                        "  features), or the value the graph expects at inference.\n", pn);
+        fprintf(stderr,
+                "  It looks like a dropout rate: add --set %s:0=0.0 (drop nothing while computing\n"
+                "  features), or the value the graph expects at inference.\n",
+                pn);
     } else if ((dt == GRAFT_FLOAT || dt == GRAFT_DOUBLE) && dropout) {
-        fprintf(stderr, "  It looks like a dropout keep_prob: add --set %s:0=1.0 (keep everything: no\n"
-                        "  dropout while computing features).\n", pn);
+        fprintf(stderr,
+                "  It looks like a dropout keep_prob: add --set %s:0=1.0 (keep everything: no\n"
+                "  dropout while computing features).\n",
+                pn);
     } else if (dt == GRAFT_BOOL) {
-        fprintf(stderr, "  It looks like a training-mode flag: add --set %s:0=false (inference mode:\n"
-                        "  no dropout, batch norm with its moving averages).\n", pn);
+        fprintf(stderr,
+                "  It looks like a training-mode flag: add --set %s:0=false (inference mode:\n"
+                "  no dropout, batch norm with its moving averages).\n",
+                pn);
     } else {
         fprintf(stderr, "  Add --set %s:0=VALUE with the value the graph expects at inference.\n", pn);
     }
@@ -464,26 +477,32 @@ static int make_sets(graft_graph *g, ft_args *a)
         if (dt == GRAFT_FLOAT || dt == GRAFT_DOUBLE) {
             double v = strtod(s->value, &end);
             if (end == s->value || *end || errno) return fail("--set %s=%s: not a number", s->name, s->value);
-            if (dt == GRAFT_FLOAT) s->v = graft_tensor_scalar_f32((float)v, &st);
-            else s->v = graft_tensor_from_data(GRAFT_DOUBLE, NULL, 0, &v, sizeof v, &st);
+            if (dt == GRAFT_FLOAT)
+                s->v = graft_tensor_scalar_f32((float)v, &st);
+            else
+                s->v = graft_tensor_from_data(GRAFT_DOUBLE, NULL, 0, &v, sizeof v, &st);
         } else if (dt == GRAFT_INT32 || dt == GRAFT_INT64) {
             long long v = strtoll(s->value, &end, 10);
             if (end == s->value || *end || errno || (dt == GRAFT_INT32 && (v < INT32_MIN || v > INT32_MAX)))
                 return fail("--set %s=%s: not a %s integer", s->name, s->value, graft_dtype_name(dt));
-            if (dt == GRAFT_INT64) s->v = graft_tensor_scalar_i64(v, &st);
+            if (dt == GRAFT_INT64)
+                s->v = graft_tensor_scalar_i64(v, &st);
             else {
                 int32_t w = (int32_t)v;
                 s->v = graft_tensor_from_data(GRAFT_INT32, NULL, 0, &w, sizeof w, &st);
             }
         } else if (dt == GRAFT_BOOL) {
             uint8_t b;
-            if (!strcasecmp(s->value, "true") || !strcmp(s->value, "1")) b = 1;
-            else if (!strcasecmp(s->value, "false") || !strcmp(s->value, "0")) b = 0;
-            else return fail("--set %s=%s: expected true or false", s->name, s->value);
+            if (!strcasecmp(s->value, "true") || !strcmp(s->value, "1"))
+                b = 1;
+            else if (!strcasecmp(s->value, "false") || !strcmp(s->value, "0"))
+                b = 0;
+            else
+                return fail("--set %s=%s: expected true or false", s->name, s->value);
             s->v = graft_tensor_from_data(GRAFT_BOOL, NULL, 0, &b, 1, &st);
         } else {
-            return fail("--set %s: the tensor is %s; --set feeds float, int32, int64 or bool scalars", s->name,
-                        graft_dtype_name(dt) ? graft_dtype_name(dt) : "of unknown dtype");
+            return fail("--set %s: the tensor is %s; --set feeds float, int32, int64 or bool scalars",
+                        s->name, graft_dtype_name(dt) ? graft_dtype_name(dt) : "of unknown dtype");
         }
         if (!s->v) return fail("--set %s: %s", s->name, st.msg);
     }
@@ -552,12 +571,14 @@ static float *extract(ft *f, const graft_dataset *ds, const char *what)
             goto bad;
         }
         int64_t ne = graft_tensor_num_elements(cv);
-        if (graft_tensor_dtype(cv) != GRAFT_FLOAT || graft_tensor_rank(cv) < 2 || graft_tensor_dim(cv, 0) != bt.count ||
-            ne % bt.count != 0 || ne == 0) {
+        if (graft_tensor_dtype(cv) != GRAFT_FLOAT || graft_tensor_rank(cv) < 2 ||
+            graft_tensor_dim(cv, 0) != bt.count || ne % bt.count != 0 || ne == 0) {
             char sb[128];
             graft_shape sh = graft_tensor_shape(cv);
-            fail("--cut %s is %s %s for a batch of %lld images; expected float32 [%lld, ...] (one row of features "
-                 "per image)", f->a->cut, graft_dtype_name(graft_tensor_dtype(cv)) ? graft_dtype_name(graft_tensor_dtype(cv)) : "?",
+            fail("--cut %s is %s %s for a batch of %lld images; expected float32 [%lld, ...] "
+                 "(one row of features per image)",
+                 f->a->cut,
+                 graft_dtype_name(graft_tensor_dtype(cv)) ? graft_dtype_name(graft_tensor_dtype(cv)) : "?",
                  graft_shape_str(&sh, sb, sizeof sb), (long long)bt.count, (long long)bt.count);
             graft_tensor_free(cv);
             goto bad;
@@ -615,7 +636,8 @@ static int eval_cached(ft *f, const float *feat, const int32_t *labels, int64_t 
             return fail("evaluating the head: %s", f->st.msg);
         }
         const float *l = graft_tensor_cdata(lv);
-        for (int64_t i = 0; i < cnt; i++) correct += argmax_row(l + i * f->a->classes, f->a->classes) == labels[at + i];
+        for (int64_t i = 0; i < cnt; i++)
+            correct += argmax_row(l + i * f->a->classes, f->a->classes) == labels[at + i];
         graft_tensor_free(lv);
         graft_tensor_free(x);
     }
@@ -642,11 +664,13 @@ static int eval_images(ft *f, const graft_dataset *ds, double *acc)
         if ((bad = graft_batcher_next(b, &bt, &f->st) != GRAFT_OK) || bt.count == 0) break;
         graft_tensor *lv = NULL;
         trunk_feeds(f, bt.images, fo, fv);
-        if ((bad = graft_session_run(f->s, fo, fv, 1 + f->a->nsets, &f->logits, &lv, 1, NULL, 0, &f->st) != GRAFT_OK))
+        if ((bad = graft_session_run(f->s, fo, fv, 1 + f->a->nsets, &f->logits, &lv, 1, NULL, 0, &f->st) !=
+                   GRAFT_OK))
             break;
         const float *l = graft_tensor_cdata(lv);
         const int32_t *y = graft_tensor_cdata(bt.labels);
-        for (int64_t i = 0; i < bt.count; i++) correct += argmax_row(l + i * f->a->classes, f->a->classes) == y[i];
+        for (int64_t i = 0; i < bt.count; i++)
+            correct += argmax_row(l + i * f->a->classes, f->a->classes) == y[i];
         total += bt.count;
         graft_tensor_free(lv);
     }
@@ -692,9 +716,10 @@ static graft_dataset *load_data(const char *path, const char *flag, int64_t clas
             for (int32_t i = (int32_t)classes; i < k; i++) over += counts[i];
         }
         free(counts);
-        fail("%s %s: label %d >= --classes %lld (%lld examples have labels outside 0..%lld); relabel the data "
-             "(graft data ... --classes A,B,.. --relabel) or raise --classes",
-             flag, path, k - 1, (long long)classes, (long long)over, (long long)classes - 1);
+        fail(
+            "%s %s: label %d >= --classes %lld (%lld examples have labels outside 0..%lld); relabel the data "
+            "(graft data ... --classes A,B,.. --relabel) or raise --classes",
+            flag, path, k - 1, (long long)classes, (long long)over, (long long)classes - 1);
         graft_dataset_free(ds);
         return NULL;
     }
@@ -715,22 +740,27 @@ static int match_input(ft *f, const graft_dataset *ds)
                     graft_dtype_name(dt) ? graft_dtype_name(dt) : "?", sb);
     if (is.rank < 0) return 0;
     if (is.rank != 4)
-        return fail("--input %s is %s (rank %d); graft finetune feeds images [N,H,W,C] (rank 4), the data's are "
-                    "%lldx%lldx%lld", f->a->input, sb, is.rank, (long long)d[0], (long long)d[1], (long long)d[2]);
+        return fail(
+            "--input %s is %s (rank %d); graft finetune feeds images [N,H,W,C] (rank 4), the data's are "
+            "%lldx%lldx%lld",
+            f->a->input, sb, is.rank, (long long)d[0], (long long)d[1], (long long)d[2]);
     if (is.dims[3] >= 0 && is.dims[3] != d[2])
         return fail("--input %s takes %s: %lld channels, the images of %s have %lld", f->a->input, sb,
                     (long long)is.dims[3], f->a->train, (long long)d[2]);
     int64_t want[2] = {is.dims[1] >= 0 ? is.dims[1] : d[0], is.dims[2] >= 0 ? is.dims[2] : d[1]};
     if (want[0] < d[0] || want[1] < d[1])
-        return fail("--input %s takes %s but the images of %s are %lldx%lld (HxW); graft finetune pads smaller "
-                    "images, it does not crop or resize larger ones", f->a->input, sb, f->a->train, (long long)d[0],
-                    (long long)d[1]);
+        return fail(
+            "--input %s takes %s but the images of %s are %lldx%lld (HxW); graft finetune pads smaller "
+            "images, it does not crop or resize larger ones",
+            f->a->input, sb, f->a->train, (long long)d[0], (long long)d[1]);
     if (want[0] != d[0] || want[1] != d[1]) {
         f->pad_h = want[0];
         f->pad_w = want[1];
-        fprintf(stderr, "graft finetune: the images are %lldx%lldx%lld and --input %s takes %s: zero-padding each "
-                        "image to %lldx%lld, centred\n", (long long)d[0], (long long)d[1], (long long)d[2],
-                f->a->input, sb, (long long)want[0], (long long)want[1]);
+        fprintf(stderr,
+                "graft finetune: the images are %lldx%lldx%lld and --input %s takes %s: zero-padding each "
+                "image to %lldx%lld, centred\n",
+                (long long)d[0], (long long)d[1], (long long)d[2], f->a->input, sb, (long long)want[0],
+                (long long)want[1]);
     }
     return 0;
 }
@@ -758,9 +788,12 @@ static bool real_dir(const char *path, bool path_is_dir, char *out)
     snprintf(buf, sizeof buf, "%s", path);
     if (!path_is_dir) {
         char *slash = strrchr(buf, '/');
-        if (!slash) snprintf(buf, sizeof buf, ".");
-        else if (slash == buf) buf[1] = '\0';
-        else *slash = '\0';
+        if (!slash)
+            snprintf(buf, sizeof buf, ".");
+        else if (slash == buf)
+            buf[1] = '\0';
+        else
+            *slash = '\0';
     }
     return realpath(buf, out) != NULL;
 }
@@ -772,8 +805,10 @@ static void warn_shared_dir(const ft_args *a)
     char d1[PATH_MAX], d2[PATH_MAX];
     bool ckpt_is_dir = stat(a->ckpt, &sb) == 0 && S_ISDIR(sb.st_mode);
     if (real_dir(a->save, false, d1) && real_dir(a->ckpt, ckpt_is_dir, d2) && !strcmp(d1, d2))
-        fprintf(stderr, "graft finetune: note: %s is also the directory of --ckpt %s: its `checkpoint` state file "
-                        "will name the head; restore the trunk by its prefix from now on\n", d1, a->ckpt);
+        fprintf(stderr,
+                "graft finetune: note: %s is also the directory of --ckpt %s: its `checkpoint` state file "
+                "will name the head; restore the trunk by its prefix from now on\n",
+                d1, a->ckpt);
 }
 
 static void json_str(FILE *o, const char *s)
@@ -781,14 +816,20 @@ static void json_str(FILE *o, const char *s)
     fputc('"', o);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(o, "\\%c", c);
-        else if (c < 0x20) fprintf(o, "\\u%04x", c);
-        else fputc(c, o);
+        if (c == '"' || c == '\\')
+            fprintf(o, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(o, "\\u%04x", c);
+        else
+            fputc(c, o);
     }
     fputc('"', o);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 /* Restores the imported graph: its own Saver when the .meta has a usable SaverDef,
  * else a Saver over every variable keyed by op name (what a default TF1 Saver writes). */
@@ -796,12 +837,16 @@ static int restore(ft *f, graft_saver *imported, const char *note)
 {
     graft_saver *sv = imported;
     if (graft_graph_num_variables(f->g) == 0) {
-        fprintf(stderr, "graft finetune: the graph has no variables; nothing to restore from %s\n", f->a->ckpt);
+        fprintf(stderr, "graft finetune: the graph has no variables; nothing to restore from %s\n",
+                f->a->ckpt);
         return 0;
     }
     if (!sv) {
-        if (note && *note) fprintf(stderr, "graft finetune: %s: %s; restoring every variable by name\n", f->a->meta, note);
-        else fprintf(stderr, "graft finetune: %s has no SaverDef; restoring every variable by name\n", f->a->meta);
+        if (note && *note)
+            fprintf(stderr, "graft finetune: %s: %s; restoring every variable by name\n", f->a->meta, note);
+        else
+            fprintf(stderr, "graft finetune: %s has no SaverDef; restoring every variable by name\n",
+                    f->a->meta);
         graft_saver_opts so;
         graft_saver_opts_init(&so);
         so.write_meta_graph = false;
@@ -809,7 +854,8 @@ static int restore(ft *f, graft_saver *imported, const char *note)
         if (!sv) return fail("%s", f->st.msg);
     }
     int rc = 0;
-    if (graft_saver_restore(sv, f->s, f->a->ckpt, &f->st)) rc = fail("restoring %s: %s", f->a->ckpt, f->st.msg);
+    if (graft_saver_restore(sv, f->s, f->a->ckpt, &f->st))
+        rc = fail("restoring %s: %s", f->a->ckpt, f->st.msg);
     graft_saver_free(sv);
     return rc;
 }
@@ -884,15 +930,16 @@ static int build_head(ft *f)
     }
     /* inside the scope: Adam's beta powers become "finetune/beta1_power", clear of the
      * imported graph's own */
-    if (!f->opt || graft_optimizer_minimize(f->opt, g, f->loss, f->head_vars, f->n_head, NULL, &f->train_op, &f->st)) {
+    if (!f->opt ||
+        graft_optimizer_minimize(f->opt, g, f->loss, f->head_vars, f->n_head, NULL, &f->train_op, &f->st)) {
         graft_graph_pop_scope(g);
         return fail("building the training step: %s", f->st.msg);
     }
     graft_graph_pop_scope(g);
     char n1[600], n2[600], n3[600];
-    fprintf(stderr, "graft finetune: head in scope %s: %s (features, %lld per image) -> %s (logits) -> %s\n", scope,
-            graft_out_name(f->feat, n1, sizeof n1), (long long)f->dim, graft_out_name(f->logits, n2, sizeof n2),
-            graft_out_name(probs, n3, sizeof n3));
+    fprintf(stderr, "graft finetune: head in scope %s: %s (features, %lld per image) -> %s (logits) -> %s\n",
+            scope, graft_out_name(f->feat, n1, sizeof n1), (long long)f->dim,
+            graft_out_name(f->logits, n2, sizeof n2), graft_out_name(probs, n3, sizeof n3));
     /* initialise only what the head added: its variables and the optimizer's */
     int nopt = graft_optimizer_num_variables(f->opt);
     graft_op **init = calloc((size_t)(nopt + f->n_head), sizeof *init);
@@ -901,7 +948,8 @@ static int build_head(ft *f)
     for (int i = 0; i < nopt; i++) init[f->n_head + i] = graft_optimizer_variable_at(f->opt, i);
     graft_op *init_op = graft_variables_initializer(g, init, nopt + f->n_head, SCOPE "_init");
     free(init);
-    if (graft_graph_check(g, &f->st) || graft_session_run(f->s, NULL, NULL, 0, NULL, NULL, 0, &init_op, 1, &f->st))
+    if (graft_graph_check(g, &f->st) ||
+        graft_session_run(f->s, NULL, NULL, 0, NULL, NULL, 0, &init_op, 1, &f->st))
         return fail("initialising the head: %s", f->st.msg);
     return 0;
 }
@@ -916,14 +964,15 @@ static uint64_t mix(uint64_t *s)
 }
 
 /* Trains the head on the cached features; one graft_ft_epoch per epoch into rows. */
-static int train(ft *f, const float *xtr, const int32_t *ytr, int64_t ntr, const float *xte, const int32_t *yte,
-                 int64_t nte, graft_ft_epoch *rows, double t_cmd)
+static int train(ft *f, const float *xtr, const int32_t *ytr, int64_t ntr, const float *xte,
+                 const int32_t *yte, int64_t nte, graft_ft_epoch *rows, double t_cmd)
 {
     ft_args *a = f->a;
     int64_t B = a->batch < ntr ? a->batch : ntr, D = f->dim;
     int64_t per_epoch = (ntr + B - 1) / B, rem = ntr % B;
     int64_t fd[2] = {B, D}, ld[1] = {B}, pfd[2] = {rem, D}, pld[1] = {rem};
-    graft_tensor *fb = graft_tensor_new(GRAFT_FLOAT, fd, 2, &f->st), *lb = graft_tensor_new(GRAFT_INT32, ld, 1, &f->st);
+    graft_tensor *fb = graft_tensor_new(GRAFT_FLOAT, fd, 2, &f->st),
+                 *lb = graft_tensor_new(GRAFT_INT32, ld, 1, &f->st);
     graft_tensor *pfb = rem ? graft_tensor_new(GRAFT_FLOAT, pfd, 2, &f->st) : NULL;
     graft_tensor *plb = rem ? graft_tensor_new(GRAFT_INT32, pld, 1, &f->st) : NULL;
     int64_t *order = malloc((size_t)ntr * sizeof *order);
@@ -1022,7 +1071,8 @@ int graft_cmd_finetune(int argc, char **argv)
         graft_dataset_image_dims(test_ds, d2);
         if (memcmp(d1, d2, sizeof d1)) {
             fail("--test %s holds %lldx%lldx%lld images, --train %s %lldx%lldx%lld", a.test, (long long)d2[0],
-                 (long long)d2[1], (long long)d2[2], a.train, (long long)d1[0], (long long)d1[1], (long long)d1[2]);
+                 (long long)d2[1], (long long)d2[2], a.train, (long long)d1[0], (long long)d1[1],
+                 (long long)d1[2]);
             goto done;
         }
     }
@@ -1042,7 +1092,8 @@ int graft_cmd_finetune(int argc, char **argv)
     }
     if (lookup(f.g, "--input", a.input, &f.input) || lookup(f.g, "--cut", a.cut, &f.cut)) goto done;
     if (graft_out_dtype(f.cut) != GRAFT_FLOAT && graft_out_dtype(f.cut) != GRAFT_INVALID) {
-        fail("--cut %s is %s; the head needs float32 features", a.cut, graft_dtype_name(graft_out_dtype(f.cut)));
+        fail("--cut %s is %s; the head needs float32 features", a.cut,
+             graft_dtype_name(graft_out_dtype(f.cut)));
         goto done;
     }
     if (make_sets(f.g, &a)) goto done;
@@ -1088,8 +1139,8 @@ int graft_cmd_finetune(int argc, char **argv)
         fail("out of memory");
         goto done;
     }
-    if (train(&f, xtr, graft_dataset_labels(train_ds), ntr, xte, test_ds ? graft_dataset_labels(test_ds) : NULL,
-              nte, rows, t_cmd))
+    if (train(&f, xtr, graft_dataset_labels(train_ds), ntr, xte,
+              test_ds ? graft_dataset_labels(test_ds) : NULL, nte, rows, t_cmd))
         goto done;
 
     /* 6. the trunk must be bit-identical */
@@ -1104,16 +1155,19 @@ int graft_cmd_finetune(int argc, char **argv)
         }
     }
     if (changed) goto done;
-    fprintf(stderr, "graft finetune: trunk: %d variables bit-identical after training (checksum %016llx)\n", ntrunk,
-            (unsigned long long)all);
+    fprintf(stderr, "graft finetune: trunk: %d variables bit-identical after training (checksum %016llx)\n",
+            ntrunk, (unsigned long long)all);
 
     /* 7. end to end on the test set */
     double test_acc = NAN, train_acc = rows[a.epochs - 1].train_accuracy;
     if (test_ds) {
         if (eval_images(&f, test_ds, &test_acc)) goto done;
         double cached = rows[a.epochs - 1].test_accuracy;
-        fprintf(stderr, "graft finetune: test accuracy end to end (images -> trunk -> head): %.4f on %lld images%s\n",
-                test_acc, (long long)nte, fabs(cached - test_acc) * (double)nte > 1.5 ? " (cached features gave a different value)" : "");
+        fprintf(stderr,
+                "graft finetune: test accuracy end to end (images -> trunk -> head): %.4f on %lld images%s\n",
+                test_acc, (long long)nte,
+                fabs(cached - test_acc) * (double)nte > 1.5 ? " (cached features gave a different value)"
+                                                            : "");
     }
 
     /* 8. save the head (and its optimizer state), the state file, the .meta, CSV and SVG */
@@ -1151,7 +1205,8 @@ int graft_cmd_finetune(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s.svg", saved);
     char title[4400];
-    snprintf(title, sizeof title, "graft finetune %s: cut %s, %lld classes", saved, a.cut, (long long)a.classes);
+    snprintf(title, sizeof title, "graft finetune %s: cut %s, %lld classes", saved, a.cut,
+             (long long)a.classes);
     if (graft_ft_write_svg(path, rows, a.epochs, title)) {
         fail("writing %s: %s", path, strerror(errno));
         goto done;
@@ -1163,15 +1218,19 @@ int graft_cmd_finetune(int argc, char **argv)
     }
     for (int i = 0; i < nk; i++) keys[i] = graft_saver_key(head_saver, i);
     qsort(keys, (size_t)nk, sizeof *keys, cmp_str);
-    fprintf(stderr, "graft finetune: saved %d head variables to %s (.index, .data-00000-of-00001, .meta), "
-                    "%s.csv, %s.svg\n", nk, saved, saved, saved);
+    fprintf(stderr,
+            "graft finetune: saved %d head variables to %s (.index, .data-00000-of-00001, .meta), "
+            "%s.csv, %s.svg\n",
+            nk, saved, saved, saved);
 
     /* 9. the result */
     double secs = graft_ft_now() - t_cmd;
     if (a.json) {
         printf("{\"test_accuracy\": ");
-        if (isnan(test_acc)) printf("null");
-        else printf("%.10g", test_acc);
+        if (isnan(test_acc))
+            printf("null");
+        else
+            printf("%.10g", test_acc);
         printf(", \"train_accuracy\": %.10g, \"saved\": ", train_acc);
         json_str(stdout, saved);
         printf(", \"variables\": [");
@@ -1181,7 +1240,8 @@ int graft_cmd_finetune(int argc, char **argv)
         }
         printf("], \"seconds\": %.3f}\n", secs);
     } else {
-        if (!isnan(test_acc)) printf("test accuracy  %.4f (%lld images, end to end)\n", test_acc, (long long)nte);
+        if (!isnan(test_acc))
+            printf("test accuracy  %.4f (%lld images, end to end)\n", test_acc, (long long)nte);
         printf("train accuracy %.4f (%lld images)\n", train_acc, (long long)ntr);
         printf("saved          %s (%d variables:", saved, nk);
         for (int i = 0; i < nk; i++) printf(" %s", keys[i]);

@@ -41,11 +41,14 @@ static void fmt_duration(char *buf, size_t cap, double s)
         return;
     }
     long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+    if (t >= 3600)
+        snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
 }
 
-void graft_ft_progress_features(graft_ft_progress *p, const char *what, int64_t done, int64_t total, double t0)
+void graft_ft_progress_features(graft_ft_progress *p, const char *what, int64_t done, int64_t total,
+                                double t0)
 {
     double el = graft_ft_now() - t0;
     double ips = el > 0 ? (double)done / el : 0;
@@ -61,7 +64,8 @@ void graft_ft_progress_features(graft_ft_progress *p, const char *what, int64_t 
         return;
     }
     if (p->tty) fputs("\r\033[K", p->f); /* clear the progress line */
-    fprintf(p->f, "%s: %lld images through the trunk in %.1fs (%.0f img/s)\n", what, (long long)total, el, ips);
+    fprintf(p->f, "%s: %lld images through the trunk in %.1fs (%.0f img/s)\n", what, (long long)total, el,
+            ips);
     p->line_open = false;
     fflush(p->f);
 }
@@ -77,14 +81,16 @@ void graft_ft_progress_step(graft_ft_progress *p, int64_t epoch, int64_t epochs,
     p->t_last = now;
     double el = now - p->t_start;
     double ips = el > 0 ? (double)p->images_done / el : 0;
-    double eta = p->steps_done > 0 ? el / (double)p->steps_done * (double)(p->steps_total - p->steps_done) : -1;
+    double eta =
+        p->steps_done > 0 ? el / (double)p->steps_done * (double)(p->steps_total - p->steps_done) : -1;
     char bar[21], etas[32];
     int fill = steps > 0 ? (int)(20 * step / steps) : 20;
     for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
     bar[20] = '\0';
     fmt_duration(etas, sizeof etas, eta);
     fprintf(p->f, "\r\033[Kepoch %lld/%lld [%s] step %lld/%lld  loss %.4f  acc %.3f  %.0f img/s  ETA %s",
-            (long long)epoch, (long long)epochs, bar, (long long)step, (long long)steps, loss, acc, ips, etas);
+            (long long)epoch, (long long)epochs, bar, (long long)step, (long long)steps, loss, acc, ips,
+            etas);
     p->line_open = true;
     fflush(p->f);
 }
@@ -96,8 +102,8 @@ void graft_ft_progress_epoch(graft_ft_progress *p, const graft_ft_epoch *e, int6
     char test[48] = "";
     if (!isnan(e->test_accuracy)) snprintf(test, sizeof test, "  test_acc %.4f", e->test_accuracy);
     if (p->tty && p->line_open) fputs("\r\033[K", p->f);
-    fprintf(p->f, "epoch %lld/%lld  loss %.4f  train_acc %.4f%s  %.0f img/s  %.1fs\n",
-            (long long)e->epoch, (long long)epochs, e->loss, e->train_accuracy, test, ips, e->seconds);
+    fprintf(p->f, "epoch %lld/%lld  loss %.4f  train_acc %.4f%s  %.0f img/s  %.1fs\n", (long long)e->epoch,
+            (long long)epochs, e->loss, e->train_accuracy, test, ips, e->seconds);
     p->line_open = false;
     fflush(p->f);
 }
@@ -177,8 +183,8 @@ static double px(double v, double lo, double hi) { return ML + (v - lo) / (hi - 
 static double py(double v, double lo, double hi) { return (H - MB) - (v - lo) / (hi - lo) * (H - MT - MB); }
 
 /* One curve: a polyline over the finite points and a marker on each. */
-static void curve(FILE *f, const graft_ft_epoch *rows, int64_t n, int which, double xlo, double xhi, double ylo,
-                  double yhi, const char *color, const char *dash)
+static void curve(FILE *f, const graft_ft_epoch *rows, int64_t n, int which, double xlo, double xhi,
+                  double ylo, double yhi, const char *color, const char *dash)
 {
     fprintf(f, "  <polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s%s%s points=\"", color,
             dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "");
@@ -193,8 +199,8 @@ static void curve(FILE *f, const graft_ft_epoch *rows, int64_t n, int which, dou
         double v = which == 0 ? rows[i].loss : which == 1 ? rows[i].train_accuracy : rows[i].test_accuracy;
         if (!isfinite(v)) continue;
         if (v > yhi) v = yhi;
-        fprintf(f, "  <circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px((double)rows[i].epoch, xlo, xhi),
-                py(v, ylo, yhi), color);
+        fprintf(f, "  <circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+                px((double)rows[i].epoch, xlo, xhi), py(v, ylo, yhi), color);
     }
 }
 
@@ -220,8 +226,10 @@ int graft_ft_write_svg(const char *path, const graft_ft_epoch *rows, int64_t n, 
     double xstep = n > 1 ? nice_step((double)(n - 1), 8) : 1;
     if (xstep < 1) xstep = 1;
 
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n",
+            W, H, W, H);
     fprintf(f, "  <rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
     fprintf(f, "  <text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">", W / 2);
     xml_text(f, title);
@@ -229,14 +237,16 @@ int graft_ft_write_svg(const char *path, const graft_ft_epoch *rows, int64_t n, 
     /* grid + left ticks (loss) */
     for (double v = 0; v <= lhi + lstep * 1e-6; v += lstep) {
         double y = py(v, 0, lhi);
-        fprintf(f, "  <line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", ML, y, W - MR, y);
-        fprintf(f, "  <text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#1f77b4\">%g</text>\n", ML - 6, y + 4, v);
+        fprintf(f, "  <line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", ML, y,
+                W - MR, y);
+        fprintf(f, "  <text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#1f77b4\">%g</text>\n", ML - 6,
+                y + 4, v);
     }
     /* right ticks (accuracy 0..1) */
     for (int k = 0; k <= 5; k++) {
         double v = k / 5.0, y = py(v, 0, 1);
-        fprintf(f, "  <line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"black\"/>\n", W - MR, y, W - MR + 4,
-                y);
+        fprintf(f, "  <line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"black\"/>\n", W - MR, y,
+                W - MR + 4, y);
         fprintf(f, "  <text x=\"%d\" y=\"%.1f\" fill=\"#2ca02c\">%.1f</text>\n", W - MR + 7, y + 4, v);
     }
     /* x ticks (epochs) */
@@ -247,14 +257,22 @@ int graft_ft_write_svg(const char *path, const graft_ft_epoch *rows, int64_t n, 
         fprintf(f, "  <text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f</text>\n", x, H - MB + 18, e);
     }
     /* axes */
-    fprintf(f, "  <line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", ML, H - MB, W - MR, H - MB);
+    fprintf(f, "  <line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", ML, H - MB, W - MR,
+            H - MB);
     fprintf(f, "  <line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", ML, MT, ML, H - MB);
-    fprintf(f, "  <line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", W - MR, MT, W - MR, H - MB);
+    fprintf(f, "  <line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", W - MR, MT, W - MR,
+            H - MB);
     fprintf(f, "  <text x=\"%d\" y=\"%d\" text-anchor=\"middle\">epoch</text>\n", (ML + W - MR) / 2, H - 18);
-    fprintf(f, "  <text x=\"18\" y=\"%d\" text-anchor=\"middle\" fill=\"#1f77b4\" transform=\"rotate(-90 18 %d)\">"
-               "loss</text>\n", (MT + H - MB) / 2, (MT + H - MB) / 2);
-    fprintf(f, "  <text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#2ca02c\" transform=\"rotate(90 %d %d)\">"
-               "accuracy</text>\n", W - 16, (MT + H - MB) / 2, W - 16, (MT + H - MB) / 2);
+    fprintf(
+        f,
+        "  <text x=\"18\" y=\"%d\" text-anchor=\"middle\" fill=\"#1f77b4\" transform=\"rotate(-90 18 %d)\">"
+        "loss</text>\n",
+        (MT + H - MB) / 2, (MT + H - MB) / 2);
+    fprintf(
+        f,
+        "  <text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#2ca02c\" transform=\"rotate(90 %d %d)\">"
+        "accuracy</text>\n",
+        W - 16, (MT + H - MB) / 2, W - 16, (MT + H - MB) / 2);
     /* curves */
     curve(f, rows, n, 0, xlo, xhi, 0, lhi, "#1f77b4", NULL);
     curve(f, rows, n, 1, xlo, xhi, 0, 1, "#2ca02c", NULL);
@@ -264,8 +282,8 @@ int graft_ft_write_svg(const char *path, const graft_ft_epoch *rows, int64_t n, 
     static const char *const colors[3] = {"#1f77b4", "#2ca02c", "#ff7f0e"};
     int lx = ML, ly = MT - 14;
     for (int k = 0; k < (has_test ? 3 : 2); k++) {
-        fprintf(f, "  <line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", lx, ly,
-                lx + 24, ly, colors[k], k == 2 ? " stroke-dasharray=\"6,3\"" : "");
+        fprintf(f, "  <line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                lx, ly, lx + 24, ly, colors[k], k == 2 ? " stroke-dasharray=\"6,3\"" : "");
         fprintf(f, "  <text x=\"%d\" y=\"%d\">%s</text>\n", lx + 30, ly + 4, names[k]);
         lx += k == 0 ? 210 : 140;
     }

@@ -11,11 +11,11 @@
 
 /* One row of the CSV / one point of the plot. test_accuracy is NaN without a test set. */
 typedef struct graft_ft_epoch {
-    int64_t epoch;           /* 1-based */
-    double loss;             /* mean training loss over the epoch's steps */
-    double train_accuracy;   /* head on the cached training features, after the epoch */
-    double test_accuracy;    /* head on the cached test features, after the epoch; NaN if none */
-    double seconds;          /* wall time since the command started, at the end of the epoch */
+    int64_t epoch;         /* 1-based */
+    double loss;           /* mean training loss over the epoch's steps */
+    double train_accuracy; /* head on the cached training features, after the epoch */
+    double test_accuracy;  /* head on the cached test features, after the epoch; NaN if none */
+    double seconds;        /* wall time since the command started, at the end of the epoch */
 } graft_ft_epoch;
 
 /* Progress on a stream: carriage-return updates of one line when the stream is
@@ -28,14 +28,15 @@ typedef struct graft_ft_progress {
     int64_t steps_total; /* all epochs */
     int64_t steps_done;
     int64_t images_done;
-    bool line_open;      /* a \r line is on screen */
+    bool line_open; /* a \r line is on screen */
 } graft_ft_progress;
 
 double graft_ft_now(void);
 
 void graft_ft_progress_init(graft_ft_progress *p, FILE *f, int64_t steps_total);
 /* Feature extraction: `done` of `total` images through the trunk. */
-void graft_ft_progress_features(graft_ft_progress *p, const char *what, int64_t done, int64_t total, double t0);
+void graft_ft_progress_features(graft_ft_progress *p, const char *what, int64_t done, int64_t total,
+                                double t0);
 /* A training step finished (loss and accuracy are running means of the epoch). */
 void graft_ft_progress_step(graft_ft_progress *p, int64_t epoch, int64_t epochs, int64_t step, int64_t steps,
                             double loss, double acc, int64_t images);

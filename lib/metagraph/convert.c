@@ -367,8 +367,12 @@ Tensorflow__TensorProto *graftI_mg_tensor_proto(mgI_arena *a, const graft_tensor
         }
         return p;
     }
-    if (n == 1) {
-        /* scalars the way TF's make_tensor_proto writes them: one typed value */
+    bool uniform = n >= 1;
+    size_t esz = graft_dtype_size(dt);
+    for (int64_t i = 1; uniform && i < n; i++) uniform = memcmp((const char *)d + (size_t)i * esz, d, esz) == 0;
+    if (uniform) {
+        /* scalars and constant-filled tensors the way TF's make_tensor_proto
+         * writes tf.constant(v, shape=...): one typed value, repeated on import */
         switch (dt) {
         case GRAFT_FLOAT:
             p->float_val = graftI_arena_alloc(a, sizeof(float));

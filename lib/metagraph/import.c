@@ -829,8 +829,20 @@ graft_code graft_meta_graph_import(graft_graph *g, const graft_meta_graph *m, co
         c = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", m->file);
         goto done;
     }
+    graftI_graph_mark *mark = graftI_graph_mark_new(g);
+    if (!mark) {
+        c = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", m->file);
+        goto done;
+    }
     c = import_pass(m, o, scope, names, g, tcache, tbase, r, true, st);
-    if (c) goto done;
+    if (c) {
+        /* only an allocation can fail here: take back what pass 2 added */
+        graft_meta_import_free(r);
+        r = NULL;
+        graftI_graph_rollback(g, mark);
+        goto done;
+    }
+    graftI_graph_mark_free(mark);
     graft_status_clear(st);
 done:
     graft_graph_free(scratch);
