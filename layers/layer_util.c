@@ -152,7 +152,6 @@ static graft_out random_uniform_sub(graft_graph *g, graft_dtype dt, const int64_
     if (!sc) return graftI_o(NULL, 0);
     char full[520];
     snprintf(full, sizeof full, "%s", sc);
-    graft_name_next(g, "shape");
     graft_out rnd = graft_random_uniform(g, dims, rank, dt, seed);
     graft_out mn = scalar_const(g, "min", dt, lo);
     graft_out mx = scalar_const(g, "max", dt, hi);
@@ -175,7 +174,6 @@ static graft_out truncated_normal_sub(graft_graph *g, graft_dtype dt, const int6
     if (!sc) return graftI_o(NULL, 0);
     char full[520];
     snprintf(full, sizeof full, "%s", sc);
-    graft_name_next(g, "shape");
     graft_out rnd = graft_truncated_normal(g, dims, rank, dt, seed);
     graft_out mu = scalar_const(g, "mean", dt, mean);
     graft_out sd = scalar_const(g, "stddev", dt, stddev);

@@ -194,21 +194,27 @@ static graft_out make_random(graft_graph *g, const char *type, const int64_t *di
     }
     graft_out shape;
     graft_dtype st_ = GRAFT_INT32;
+    /* the shape Const is "shape" (as in TF's random ops); a pending name is the op's */
+    char *pending = graftI_take_next_name(g);
+    graft_name_next(g, "shape");
     if (fits) {
-        shape = graft_const_i32_vec(g, d32, n);
+        shape = (graft_const_i32_vec)(g, d32, n);
     } else {
         int64_t len = n;
         graft_status st;
         graft_tensor *t =
             graft_tensor_from_data(GRAFT_INT64, &len, 1, dims, (size_t)n * sizeof(int64_t), &st);
         if (!t) {
+            graft_name_next(g, NULL);
+            graftI_restore_next_name(g, pending);
             graftI_graph_fail(g, st.code, "%s: %s", type, st.msg);
             return graftI_o(NULL, 0);
         }
-        shape = graft_const(g, "shape", t);
+        shape = (graft_const)(g, "shape", t);
         graft_tensor_free(t);
         st_ = GRAFT_INT64;
     }
+    graftI_restore_next_name(g, pending);
     int64_t seed, seed2;
     graftI_graph_seeds(g, op_seed, &seed, &seed2);
     graftI_attr at[4] = {graftI_a_int("seed", seed), graftI_a_int("seed2", seed2), graftI_a_type("dtype", dt),
