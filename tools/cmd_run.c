@@ -52,8 +52,8 @@ static void default_ckpt(const char *meta, char *out, size_t cap)
     if (n > 5 && !strcmp(meta + n - 5, ".meta") && n - 5 < cap) {
         char idx[4096];
         snprintf(out, cap, "%.*s", (int)(n - 5), meta);
-        snprintf(idx, sizeof idx, "%s.index", out);
-        if (exists(idx) || exists(out)) return;
+        int w = snprintf(idx, sizeof idx, "%s.index", out);
+        if (w > 0 && (size_t)w < sizeof idx && (exists(idx) || exists(out))) return;
     }
     const char *slash = strrchr(meta, '/');
     if (slash) snprintf(out, cap, "%.*s", (int)(slash - meta), meta);

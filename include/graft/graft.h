@@ -35,6 +35,6 @@
 #include "graft/layers.h"
 #include "graft/optim.h"
 #include "graft/data.h"
-#include "graft/keras.h"
+#include "graft/npy.h"
 
 #endif
