@@ -3,6 +3,7 @@
  * two backprop ops, MaxPool/MaxPoolGrad and AvgPool/AvgPoolGrad, with gradient
  * builders and the typed builders declared in graft/graph.h. */
 #include "internal.h"
+#include "op_util.h"
 #include "ops/helper_consts.h"
 
 #include <cblas.h>
@@ -13,39 +14,7 @@
  * are processed in chunks that fit (at least one row). */
 #define CONV_SCRATCH_BYTES ((size_t)16 << 20)
 
-/* ---- shared helpers ------------------------------------------------------- */
-
-static const char *dtname(graft_dtype dt)
-{
-    const char *s = graft_dtype_name(dt);
-    return s ? s : "invalid";
-}
-
-static bool is_float(graft_dtype dt) { return dt == GRAFT_FLOAT || dt == GRAFT_DOUBLE; }
-
-static graft_dtype out_dt(graft_out o) { return o.op ? graft_out_dtype(o) : GRAFT_INVALID; }
-
-static graft_code want_float(const graft_op *op, int i, const char *what, graft_status *st)
-{
-    graft_dtype dt = graftI_in_dtype(op, i);
-    if (!is_float(dt))
-        return graft_status_set(st, GRAFT_ERR_DTYPE, "%s: unsupported dtype (float32 or float64 vs %s)", what,
-                                dtname(dt));
-    graft_dtype t = graftI_attr_dt(op, "T", dt);
-    if (t != dt)
-        return graft_status_set(st, GRAFT_ERR_DTYPE, "%s: dtype differs from attr T (%s vs %s)", what,
-                                dtname(t), dtname(dt));
-    return GRAFT_OK;
-}
-
-static graft_code want_same_dtype(const graft_op *op, int i, int j, const char *wi, const char *wj,
-                                  graft_status *st)
-{
-    if (graftI_in_dtype(op, i) != graftI_in_dtype(op, j))
-        return graft_status_set(st, GRAFT_ERR_DTYPE, "%s: dtype differs from %s's (%s vs %s)", wj, wi,
-                                dtname(graftI_in_dtype(op, i)), dtname(graftI_in_dtype(op, j)));
-    return GRAFT_OK;
-}
+/* ---- shared helpers (more in op_util.h) ------------------------------------ */
 
 static graft_code want_rank4(const graft_shape *s, const char *what, graft_status *st)
 {
@@ -66,7 +35,6 @@ static graft_code set_out(graft_op *op, graft_dtype dt, const int64_t *dims4, gr
     return GRAFT_OK;
 }
 
-static graft_code knomem(graftI_kctx *k) { return graftI_kfail(k, GRAFT_ERR_NOMEM, "out of memory"); }
 
 /* Re-raises an attr/shape error found by a shared checker as a kernel error. */
 static graft_code kpass(graftI_kctx *k, const graft_status *st)

@@ -3,6 +3,7 @@
  * ops for them, Softmax, LogSoftmax and the two softmax cross-entropies; each
  * with shape inference, float32/float64 kernel, gradient builder and typed builder. */
 #include "internal.h"
+#include "op_util.h"
 #include "ops/helper_consts.h"
 
 #include <cblas.h>
@@ -10,39 +11,6 @@
 #include <math.h>
 
 /* ---- shared helpers ------------------------------------------------------- */
-
-static const char *dtname(graft_dtype dt)
-{
-    const char *s = graft_dtype_name(dt);
-    return s ? s : "invalid";
-}
-
-static bool is_float(graft_dtype dt) { return dt == GRAFT_FLOAT || dt == GRAFT_DOUBLE; }
-
-static graft_dtype out_dt(graft_out o) { return o.op ? graft_out_dtype(o) : GRAFT_INVALID; }
-
-/* Input i must be float32/float64 and agree with attr T (when present). */
-static graft_code want_float(const graft_op *op, int i, const char *what, graft_status *st)
-{
-    graft_dtype dt = graftI_in_dtype(op, i);
-    if (!is_float(dt))
-        return graft_status_set(st, GRAFT_ERR_DTYPE, "%s: unsupported dtype (float32 or float64 vs %s)", what,
-                                dtname(dt));
-    graft_dtype t = graftI_attr_dt(op, "T", dt);
-    if (t != dt)
-        return graft_status_set(st, GRAFT_ERR_DTYPE, "%s: dtype differs from attr T (%s vs %s)", what,
-                                dtname(t), dtname(dt));
-    return GRAFT_OK;
-}
-
-static graft_code same_dtype(const graft_op *op, int i, int j, const char *wi, const char *wj,
-                             graft_status *st)
-{
-    if (graftI_in_dtype(op, i) != graftI_in_dtype(op, j))
-        return graft_status_set(st, GRAFT_ERR_DTYPE, "%s: dtype differs from %s's (%s vs %s)", wj, wi,
-                                dtname(graftI_in_dtype(op, i)), dtname(graftI_in_dtype(op, j)));
-    return GRAFT_OK;
-}
 
 static graft_code set_outs(graft_op *op, int n, graft_status *st)
 {
@@ -92,7 +60,6 @@ static bool same_shape(const graft_tensor *a, const graft_tensor *b)
     return true;
 }
 
-static graft_code knomem(graftI_kctx *k) { return graftI_kfail(k, GRAFT_ERR_NOMEM, "out of memory"); }
 
 /* Typed float/double element access for the row kernels (softmax, losses):
  * those are exp/log bound, so one predictable branch per element is free, and
@@ -154,7 +121,7 @@ static const graftI_attr_spec matmul_attrs[] = {{"T", GRAFTI_ATTR_TYPE, "float"}
 static graft_code matmul_infer(graft_op *op, graft_status *st)
 {
     graft_code rc;
-    if ((rc = want_float(op, 0, "a", st)) || (rc = same_dtype(op, 0, 1, "a", "b", st))) return rc;
+    if ((rc = want_float(op, 0, "a", st)) || (rc = want_same_dtype(op, 0, 1, "a", "b", st))) return rc;
     const graft_shape *a = graftI_in_shape(op, 0), *b = graftI_in_shape(op, 1);
     if ((rc = want_rank(a, 2, 2, "a", st)) || (rc = want_rank(b, 2, 2, "b", st))) return rc;
     bool ta = graftI_attr_b(op, "transpose_a", false), tb = graftI_attr_b(op, "transpose_b", false);
@@ -287,7 +254,7 @@ static int bias_format(const graft_op *op, graft_status *st)
 static graft_code bias_add_infer(graft_op *op, graft_status *st)
 {
     graft_code rc;
-    if ((rc = want_float(op, 0, "value", st)) || (rc = same_dtype(op, 0, 1, "value", "bias", st))) return rc;
+    if ((rc = want_float(op, 0, "value", st)) || (rc = want_same_dtype(op, 0, 1, "value", "bias", st))) return rc;
     int fmt = bias_format(op, st);
     if (fmt < 0) return st->code;
     const graft_shape *x = graftI_in_shape(op, 0), *b = graftI_in_shape(op, 1);
@@ -544,7 +511,7 @@ static const graftI_op_def op_tanh = {.name = "Tanh",
 static graft_code act_grad_infer(graft_op *op, graft_status *st)
 {
     graft_code rc;
-    if ((rc = want_float(op, 0, "input 0", st)) || (rc = same_dtype(op, 0, 1, "input 0", "input 1", st)))
+    if ((rc = want_float(op, 0, "input 0", st)) || (rc = want_same_dtype(op, 0, 1, "input 0", "input 1", st)))
         return rc;
     const graft_shape *a = graftI_in_shape(op, 0), *b = graftI_in_shape(op, 1);
     if (!graftI_shape_compatible(a, b)) {
@@ -753,7 +720,7 @@ static graft_code xent_outputs(graft_op *op, graft_status *st)
 static graft_code xent_infer(graft_op *op, graft_status *st)
 {
     graft_code rc;
-    if ((rc = want_float(op, 0, "features", st)) || (rc = same_dtype(op, 0, 1, "features", "labels", st)))
+    if ((rc = want_float(op, 0, "features", st)) || (rc = want_same_dtype(op, 0, 1, "features", "labels", st)))
         return rc;
     const graft_shape *x = graftI_in_shape(op, 0), *l = graftI_in_shape(op, 1);
     if ((rc = want_rank(x, 2, 2, "features", st)) || (rc = want_rank(l, 2, 2, "labels", st))) return rc;

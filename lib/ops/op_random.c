@@ -2,15 +2,11 @@
  * and TruncatedNormal, drawn from graft's own generator (lib/random.c) seeded
  * from (seed, seed2) and a per-op run counter; TF's Philox values are not reproduced. */
 #include "internal.h"
+#include "op_util.h"
 #include "ops/helper_consts.h"
 
 #include <math.h>
 
-static const char *dtname(graft_dtype dt)
-{
-    const char *s = graft_dtype_name(dt);
-    return s ? s : "invalid";
-}
 
 static const graftI_attr_spec random_attrs[] = {{"seed", GRAFTI_ATTR_INT, "0"},
                                                 {"seed2", GRAFTI_ATTR_INT, "0"},

@@ -2,16 +2,12 @@
  * ApplyMomentum and ApplyAdam with training_ops.cc's formulas, updating the
  * session's variable storage (and slot variables) through graftI_var_slot. */
 #include "internal.h"
+#include "op_util.h"
 
 #include <math.h>
 
 #include "train_ops.h"
 
-static const char *dtname(graft_dtype dt)
-{
-    const char *s = graft_dtype_name(dt);
-    return s ? s : "invalid";
-}
 
 static bool is_var(const graft_op *op) { return op && op->def && (op->def->flags & GRAFTI_OP_VARIABLE); }
 
@@ -262,7 +258,6 @@ static const graftI_op_def op_apply_adam = {.name = "ApplyAdam",
 
 /* ---- builders (lib/ops/train_ops.h) ------------------------------------------------ */
 
-static graft_dtype out_dt(graft_out o) { return o.op ? graft_out_dtype(o) : GRAFT_INVALID; }
 
 graft_out graftI_apply_gradient_descent(graft_graph *g, graft_out var, graft_out alpha, graft_out delta)
 {
