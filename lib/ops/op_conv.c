@@ -220,23 +220,6 @@ static bool const_shape4(const graft_op *op, int i, int64_t *d)
 
 /* ---- gemm and im2col ------------------------------------------------------------ */
 
-static void gemm(bool f64, bool ta, bool tb, int m, int n, int kk, double alpha, const void *A, int lda,
-                 const void *B, int ldb, double beta, void *C, int ldc)
-{
-    if (m == 0 || n == 0) return;
-    if (kk == 0) {
-        if (beta == 0.0)
-            for (int i = 0; i < m; i++)
-                memset((char *)C + (size_t)i * (size_t)ldc * (f64 ? 8 : 4), 0, (size_t)n * (f64 ? 8 : 4));
-        return;
-    }
-    if (f64)
-        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, kk,
-                    alpha, (const double *)A, lda, (const double *)B, ldb, beta, (double *)C, ldc);
-    else
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, kk,
-                    (float)alpha, (const float *)A, lda, (const float *)B, ldb, (float)beta, (float *)C, ldc);
-}
 
 /* True when the conv is a plain [rows, c] x [c, oc] product of the input. */
 static bool conv_is_1x1(const geo *gm) { return gm->kh == 1 && gm->kw == 1 && gm->sh == 1 && gm->sw == 1; }

@@ -3,6 +3,8 @@
  * out-of-memory kernel error. Header-only (static inline). */
 #ifndef GRAFT_OPS_OP_UTIL_H
 #define GRAFT_OPS_OP_UTIL_H
+#include <cblas.h>
+
 #include "internal.h"
 
 static inline const char *dtname(graft_dtype dt)
@@ -40,5 +42,25 @@ static inline graft_code want_same_dtype(const graft_op *op, int i, int j, const
 }
 
 static inline graft_code knomem(graftI_kctx *k) { return graftI_kfail(k, GRAFT_ERR_NOMEM, "out of memory"); }
+
+/* C = alpha * op(A) * op(B) + beta * C, row-major, float32 (sgemm) or float64
+ * (dgemm); transposes go to BLAS as flags. k == 0 only scales (zeroes) C. */
+static inline void gemm(bool f64, bool ta, bool tb, int m, int n, int kk, double alpha, const void *A, int lda,
+                        const void *B, int ldb, double beta, void *C, int ldc)
+{
+    if (m == 0 || n == 0) return;
+    if (kk == 0) {
+        if (beta == 0.0)
+            for (int i = 0; i < m; i++)
+                memset((char *)C + (size_t)i * (size_t)ldc * (f64 ? 8 : 4), 0, (size_t)n * (f64 ? 8 : 4));
+        return;
+    }
+    if (f64)
+        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, kk,
+                    alpha, (const double *)A, lda, (const double *)B, ldb, beta, (double *)C, ldc);
+    else
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, kk,
+                    (float)alpha, (const float *)A, lda, (const float *)B, ldb, (float)beta, (float *)C, ldc);
+}
 
 #endif
