@@ -37,7 +37,12 @@ typedef struct hdr_lex {
     const char *p, *end;
     const char *file;
     graft_status *st;
+    const char *base; /* the header's first byte, at file offset off0 */
+    size_t off0;
 } hdr_lex;
+
+/* The file offset of the lexer's position, for messages. */
+static size_t hdr_off(const hdr_lex *lx) { return lx->off0 + (size_t)(lx->p - lx->base); }
 
 static void skip_ws(hdr_lex *lx)
 {
@@ -46,7 +51,7 @@ static void skip_ws(hdr_lex *lx)
 
 static graft_code hdr_err(hdr_lex *lx, const char *what)
 {
-    return graft_status_set(lx->st, GRAFT_ERR_CORRUPT, "%s: npy header: %s", lx->file, what);
+    return graft_status_set(lx->st, GRAFT_ERR_CORRUPT, "%s: offset %zu: npy header: %s", lx->file, hdr_off(lx), what);
 }
 
 static bool hdr_eat(hdr_lex *lx, char c)
@@ -93,33 +98,38 @@ static graft_code hdr_int(hdr_lex *lx, int64_t *v)
     return GRAFT_OK;
 }
 
-static graft_code hdr_parse(const char *h, size_t hn, const char *file, const npy_type **type, graft_shape *shape,
-                            graft_status *st)
+static graft_code hdr_parse(const char *h, size_t hn, size_t off0, const char *file, const npy_type **type,
+                            graft_shape *shape, graft_status *st)
 {
-    hdr_lex lx = {h, h + hn, file, st};
+    hdr_lex lx = {h, h + hn, file, st, h, off0};
     bool have_descr = false, have_fo = false, have_shape = false;
     if (!hdr_eat(&lx, '{')) return hdr_err(&lx, "does not start with '{'");
     for (;;) {
         if (hdr_eat(&lx, '}')) break;
         const char *k;
         size_t kn;
+        skip_ws(&lx);
+        size_t key_off = hdr_off(&lx);
         graft_code c = hdr_string(&lx, &k, &kn);
         if (c) return c;
         if (!hdr_eat(&lx, ':')) return hdr_err(&lx, "expected ':' after a key");
         if (kn == 5 && memcmp(k, "descr", 5) == 0) {
             const char *d;
             size_t dn;
+            skip_ws(&lx);
+            size_t val_off = hdr_off(&lx);
             if ((c = hdr_string(&lx, &d, &dn))) return c;
             *type = npy_find(d, dn);
             if (!*type) {
                 if (dn >= 1 && d[0] == '>')
                     return graft_status_set(st, GRAFT_ERR_UNSUPPORTED,
-                                            "%s: npy descr '%.*s': big-endian data is not supported (expected '<')",
-                                            file, (int)(dn > 32 ? 32 : dn), d);
+                                            "%s: offset %zu: npy descr '%.*s': big-endian data is not supported "
+                                            "(expected '<')",
+                                            file, val_off, (int)(dn > 32 ? 32 : dn), d);
                 return graft_status_set(st, GRAFT_ERR_UNSUPPORTED,
-                                        "%s: npy descr '%.*s' is not supported (expected one of <f4 <f8 <i4 <i8 "
-                                        "|u1 |b1)",
-                                        file, (int)(dn > 32 ? 32 : dn), d);
+                                        "%s: offset %zu: npy descr '%.*s' is not supported (expected one of <f4 "
+                                        "<f8 <i4 <i8 |u1 |b1)",
+                                        file, val_off, (int)(dn > 32 ? 32 : dn), d);
             }
             have_descr = true;
         } else if (kn == 13 && memcmp(k, "fortran_order", 13) == 0) {
@@ -128,9 +138,9 @@ static graft_code hdr_parse(const char *h, size_t hn, const char *file, const np
                 lx.p += 5;
             } else if ((size_t)(lx.end - lx.p) >= 4 && memcmp(lx.p, "True", 4) == 0) {
                 return graft_status_set(st, GRAFT_ERR_UNSUPPORTED,
-                                        "%s: npy array is in Fortran order (C order expected; save with "
-                                        "numpy.ascontiguousarray)",
-                                        file);
+                                        "%s: offset %zu: npy array is in Fortran order (C order expected; save "
+                                        "with numpy.ascontiguousarray)",
+                                        file, hdr_off(&lx));
             } else {
                 return hdr_err(&lx, "fortran_order is not True or False");
             }
@@ -140,8 +150,9 @@ static graft_code hdr_parse(const char *h, size_t hn, const char *file, const np
             shape->rank = 0;
             while (!hdr_eat(&lx, ')')) {
                 if (shape->rank >= GRAFT_MAX_DIMS)
-                    return graft_status_set(st, GRAFT_ERR_UNSUPPORTED, "%s: npy shape has more than %d dimensions",
-                                            file, GRAFT_MAX_DIMS);
+                    return graft_status_set(st, GRAFT_ERR_UNSUPPORTED,
+                                            "%s: offset %zu: npy shape has more than %d dimensions", file,
+                                            hdr_off(&lx), GRAFT_MAX_DIMS);
                 if ((c = hdr_int(&lx, &shape->dims[shape->rank]))) return c;
                 shape->rank++;
                 if (!hdr_eat(&lx, ',')) {
@@ -151,8 +162,8 @@ static graft_code hdr_parse(const char *h, size_t hn, const char *file, const np
             }
             have_shape = true;
         } else {
-            return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: npy header: unexpected key '%.*s'", file,
-                                    (int)(kn > 32 ? 32 : kn), k);
+            return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: offset %zu: npy header: unexpected key '%.*s'",
+                                    file, key_off, (int)(kn > 32 ? 32 : kn), k);
         }
         if (!hdr_eat(&lx, ',')) {
             if (!hdr_eat(&lx, '}')) return hdr_err(&lx, "expected ',' or '}'");
@@ -181,34 +192,38 @@ graft_code graft_npy_parse(const void *data, size_t len, const char *name, graft
         hoff = 10;
     } else if (major == 2 || major == 3) {
         if (len < 12)
-            return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: truncated npy preamble (need 12 bytes, file has %zu)",
-                                    file, len);
+            return graft_status_set(st, GRAFT_ERR_CORRUPT,
+                                    "%s: offset %zu: truncated npy preamble (need 12 bytes, file has %zu)", file, len,
+                                    len);
         hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
         hoff = 12;
     } else {
-        return graft_status_set(st, GRAFT_ERR_VERSION, "%s: npy format version %u.%u is not supported (1.0, 2.0, 3.0)",
-                                file, major, minor);
+        return graft_status_set(st, GRAFT_ERR_VERSION,
+                                "%s: offset 6: npy format version %u.%u is not supported (1.0, 2.0, 3.0)", file, major,
+                                minor);
     }
     if (minor != 0)
-        return graft_status_set(st, GRAFT_ERR_VERSION, "%s: npy format version %u.%u is not supported (1.0, 2.0, 3.0)",
-                                file, major, minor);
+        return graft_status_set(st, GRAFT_ERR_VERSION,
+                                "%s: offset 6: npy format version %u.%u is not supported (1.0, 2.0, 3.0)", file, major,
+                                minor);
     if (hlen > GRAFT_NPY_MAX_HEADER)
-        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: npy header length %zu is over the cap of %d bytes", file,
-                                hlen, GRAFT_NPY_MAX_HEADER);
+        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: offset 8: npy header length %zu is over the cap of %d bytes",
+                                file, hlen, GRAFT_NPY_MAX_HEADER);
     if (hlen > len - hoff)
         return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: offset %zu: truncated npy header (need %zu bytes, have %zu)",
                                 file, hoff, hlen, len - hoff);
     const npy_type *type = NULL;
     graft_shape shape = {0};
-    graft_code c = hdr_parse((const char *)b + hoff, hlen, file, &type, &shape, st);
+    graft_code c = hdr_parse((const char *)b + hoff, hlen, hoff, file, &type, &shape, st);
     if (c) return c;
     int64_t count = 1;
     for (int i = 0; i < shape.rank; i++)
         if (!graftI_mul_i64(count, shape.dims[i], &count))
-            return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: npy shape element count overflows", file);
+            return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: offset %zu: npy shape element count overflows", file,
+                                    hoff);
     size_t nbytes;
     if ((uint64_t)count > SIZE_MAX || !graftI_mul_size((size_t)count, type->size, &nbytes))
-        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: npy data size overflows", file);
+        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: offset %zu: npy data size overflows", file, hoff);
     size_t doff = hoff + hlen;
     if (len - doff != nbytes) {
         char sb[128];

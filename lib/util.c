@@ -199,10 +199,54 @@ static int d_close(void *ud, int fd) { (void)ud; return close(fd); }
 static int d_rename(void *ud, const char *a, const char *b) { (void)ud; return rename(a, b); }
 static int d_unlink(void *ud, const char *p) { (void)ud; return unlink(p); }
 
-static const graft_io_hooks default_io = {d_open, d_read, d_write, d_pread, d_fsync, d_close, d_rename, d_unlink, NULL};
-static graft_io_hooks g_io = {d_open, d_read, d_write, d_pread, d_fsync, d_close, d_rename, d_unlink, NULL};
+static void d_fill(const struct stat *sb, graft_file_stat *out)
+{
+    out->size = (int64_t)sb->st_size;
+    out->kind = S_ISREG(sb->st_mode) ? GRAFT_FILE_REGULAR : S_ISDIR(sb->st_mode) ? GRAFT_FILE_DIRECTORY : GRAFT_FILE_OTHER;
+}
+static int d_stat(void *ud, const char *path, graft_file_stat *out)
+{
+    (void)ud;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return -1;
+    d_fill(&sb, out);
+    return 0;
+}
+static int d_fstat(void *ud, int fd, graft_file_stat *out)
+{
+    (void)ud;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) return -1;
+    d_fill(&sb, out);
+    return 0;
+}
 
-void graft_set_io_hooks(const graft_io_hooks *hooks) { g_io = hooks ? *hooks : default_io; }
+static const graft_io_hooks default_io = {d_open,   d_read,   d_write, d_pread, d_fsync, d_close,
+                                          d_rename, d_unlink, NULL,    d_stat,  d_fstat};
+static graft_io_hooks g_io = {d_open, d_read, d_write, d_pread, d_fsync, d_close, d_rename, d_unlink, NULL, d_stat, d_fstat};
+
+void graft_set_io_hooks(const graft_io_hooks *hooks)
+{
+    if (!hooks) {
+        g_io = default_io;
+        return;
+    }
+    graft_io_hooks h = *hooks;
+#define FILL(m) \
+    if (!h.m) h.m = default_io.m
+    FILL(open);
+    FILL(read);
+    FILL(write);
+    FILL(pread);
+    FILL(fsync);
+    FILL(close);
+    FILL(rename);
+    FILL(unlink);
+    FILL(stat);
+    FILL(fstat);
+#undef FILL
+    g_io = h;
+}
 const graft_io_hooks *graft_default_io_hooks(void) { return &default_io; }
 const graft_io_hooks *graftI_io(void) { return &g_io; }
 
@@ -215,17 +259,17 @@ graft_code graftI_read_file(const char *path, size_t max_bytes, uint8_t **data, 
     if (fd < 0)
         return graft_status_set(st, errno == ENOENT ? GRAFT_ERR_NOT_FOUND : GRAFT_ERR_IO, "%s: open: %s", path,
                                 strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    graft_file_stat sb;
+    if (io->fstat(io->ud, fd, &sb) != 0 || sb.kind != GRAFT_FILE_REGULAR || sb.size < 0) {
         io->close(io->ud, fd);
         return graft_status_set(st, GRAFT_ERR_IO, "%s: not a regular file", path);
     }
-    if ((uint64_t)sb.st_size > max_bytes) {
+    if ((uint64_t)sb.size > max_bytes) {
         io->close(io->ud, fd);
         return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: file is %lld bytes, over the cap of %zu bytes", path,
-                                (long long)sb.st_size, max_bytes);
+                                (long long)sb.size, max_bytes);
     }
-    size_t n = (size_t)sb.st_size;
+    size_t n = (size_t)sb.size;
     uint8_t *buf = graftI_malloc(n ? n : 1);
     if (!buf) {
         io->close(io->ud, fd);

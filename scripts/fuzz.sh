@@ -3,7 +3,10 @@
 # (-fsanitize=fuzzer,address,undefined) and runs each for SECONDS seconds with
 # -malloc_limit_mb=512 -rss_limit_mb=2048 -timeout=1, then prints executions and
 # findings per target. Usage: scripts/fuzz.sh [SECONDS] [target...]   (default 60, all)
-# Env: GRAFT_FUZZ_BUILD (build dir, default build-fuzz), JOBS (make -j, default 2).
+# Env: GRAFT_FUZZ_BUILD (build dir, default build-fuzz), JOBS (make -j, default 2),
+# MAX_LEN (libFuzzer -max_len; default per target: meta 32768, state 16384, others
+# libFuzzer's choice from the corpus), NOBUILD=1 (run binaries already built, e.g.
+# a second run beside a long one).
 # The working corpus grows in $BUILD/corpus/<target> (seeded from tests/fuzz/corpus);
 # findings land in $BUILD/findings/<target>: minimise one, commit it under
 # tests/fuzz/crashes/<target>/ and fix the bug (test_fuzz_replay replays it).
@@ -11,19 +14,24 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECS=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"index bundle v1 meta state npy"}
+TARGETS=${*:-"index entries bundle v1 meta state npy"}
 BUILD=${GRAFT_FUZZ_BUILD:-$ROOT/build-fuzz}
 JOBS=${JOBS:-2}
 CC=${CC:-clang-14}
 command -v "$CC" >/dev/null || { echo "fuzz.sh: $CC not found: apt-get install clang-14 libclang-rt-14-dev" >&2; exit 2; }
 
 FLAGS="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_FLAGS="$FLAGS -fsanitize=fuzzer-no-link,address,undefined" \
-  -DGRAFT_BUILD_TESTS=OFF -DGRAFT_BUILD_EXAMPLES=OFF -DGRAFT_BUILD_TOOLS=OFF -DGRAFT_ENABLE_FUZZ=ON >/dev/null
-cmake --build "$BUILD" -j"$JOBS" --target graft_static >/dev/null
+if [ "${NOBUILD:-0}" = 1 ]; then
+  TARGETS_BUILD=""
+else
+  TARGETS_BUILD=$TARGETS
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_FLAGS="$FLAGS -fsanitize=fuzzer-no-link,address,undefined" \
+    -DGRAFT_BUILD_TESTS=OFF -DGRAFT_BUILD_EXAMPLES=OFF -DGRAFT_BUILD_TOOLS=OFF -DGRAFT_ENABLE_FUZZ=ON >/dev/null
+  cmake --build "$BUILD" -j"$JOBS" --target graft_static >/dev/null
+fi
 LIBS=$(pkg-config --libs libprotobuf-c hdf5 openblas zlib)
-for t in $TARGETS; do
+for t in $TARGETS_BUILD; do
   # linked here rather than through cmake/fuzz.cmake so the script also works before
   # that file is included by CMakeLists.txt
   $CC $FLAGS -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
@@ -41,8 +49,10 @@ for t in $TARGETS; do
   cp -n "$ROOT/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
   before=$(ls "$found" | wc -l)
   log="$BUILD/fuzz_$t.log"
+  case "$t" in meta) ml=32768 ;; state) ml=16384 ;; *) ml=0 ;; esac
+  ml=${MAX_LEN:-$ml}
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$BUILD/fuzz_$t" "$corpus" -max_total_time="$SECS" -malloc_limit_mb=512 -rss_limit_mb=2048 -timeout=1 \
+    "$BUILD/fuzz_$t" "$corpus" -max_total_time="$SECS" -malloc_limit_mb=512 -rss_limit_mb=2048 -timeout=1 -max_len="$ml" \
     -print_final_stats=1 -artifact_prefix="$found/" -close_fd_mask=3 >"$log" 2>&1 || true
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)

@@ -210,7 +210,7 @@ static void test_exit_at_every_io_call(void **state)
     (void)state;
     char *dir = ckt_tempdir("crash");
     char *path = ckt_path(dir, "m");
-    graft_io_hooks h = {h_open, h_read, h_write, h_pread, h_fsync, h_close, h_rename, h_unlink, NULL};
+    graft_io_hooks h = {.open = h_open, .read = h_read, .write = h_write, .pread = h_pread, .fsync = h_fsync, .close = h_close, .rename = h_rename, .unlink = h_unlink};
     long total = -1;
     int survived = 0;
     for (long n = 1; total < 0 || n <= total + 1; n++) {

@@ -77,7 +77,7 @@ static void test_parse(void **state)
     assert_string_equal(s->model_checkpoint_path, "a'bAA\xc3\xa9\n");
     graft_checkpoint_state_free(s);
     parse_bad("model_checkpoint_path: \"a\"\nbogus_field: 1\n", "line 2: unknown field 'bogus_field'");
-    parse_bad("all_model_checkpoint_paths: \"a\"\n", "model_checkpoint_path is empty");
+    parse_bad("all_model_checkpoint_paths: \"a\"\n", "line 2: invalid checkpoint state: model_checkpoint_path is missing");
     parse_bad("model_checkpoint_path: \"unterminated\n", "line 1: unterminated string");
     parse_bad("model_checkpoint_path \"a\"\n", "expected ':'");
     parse_bad("model_checkpoint_path: \"a\\0b\"\n", "NUL byte");

@@ -316,14 +316,15 @@ static void test_bad_graphs(void **state)
     }
 }
 
-/* A chain of nested NameAttrList/AttrValue messages `depth` deep inside one attr. */
-static uint8_t *nested(int depth, size_t *len)
+/* A chain of nested NameAttrList/AttrValue messages `depth` deep inside one attr;
+ * the innermost AttrValue is {i: 1}, or with inner_msg {list: {}}, one message deeper. */
+static uint8_t *nested_ex(int depth, bool inner_msg, size_t *len)
 {
-    /* innermost: AttrValue{i: 1} = 18 01 */
+    /* innermost: AttrValue{i: 1} = 18 01, AttrValue{list: {}} = 0a 00 */
     size_t cap = 16 + (size_t)depth * 16, n = 2;
     uint8_t *buf = malloc(cap), *tmp = malloc(cap);
-    buf[0] = 0x18;
-    buf[1] = 0x01;
+    buf[0] = inner_msg ? 0x0a : 0x18;
+    buf[1] = inner_msg ? 0x00 : 0x01;
     for (int i = 0; i < depth; i++) {
         /* NameAttrList.attr entry {key "k", value <buf>} -> AttrValue.func(10) <NameAttrList> */
         size_t m = 0;
@@ -370,24 +371,83 @@ static uint8_t *nested(int depth, size_t *len)
     return buf;
 }
 
+/* Parses a graph whose placeholder carries nested_ex(links, inner_msg) as attr "_deep"
+ * (spliced in through unpack). */
+static graft_code parse_deep(int links, bool inner_msg, graft_meta_graph **m, graft_status *st)
+{
+    size_t alen;
+    uint8_t *attr = nested_ex(links, inner_msg, &alen);
+    mb *b = mb_new();
+    Tensorflow__NodeDef *n = mb_placeholder(b, "p", 1, 0, NULL);
+    Tensorflow__AttrValue *v = tensorflow__attr_value__unpack(NULL, alen, attr);
+    assert_non_null(v);
+    mb_attr(b, n, "_deep", v);
+    size_t len;
+    uint8_t *p = mb_pack(b, &len);
+    graft_code c = graft_meta_graph_parse(p, len, "deep.meta", NULL, m, st);
+    tensorflow__attr_value__free_unpacked(v, NULL);
+    free(p);
+    free(attr);
+    mb_free(b);
+    return c;
+}
+
+/* The .meta caps at their limit and one past it: nesting depth (64 messages below the
+ * MetaGraphDef, as C++ protobuf's recursion limit counts), file bytes and the bytes
+ * constants expand to. */
+static void test_meta_caps(void **state)
+{
+    (void)state;
+    graft_status st;
+    graft_meta_graph *m = NULL;
+    /* MetaGraphDef > GraphDef (1) > NodeDef (2) > attr entry (3) > AttrValue (4), then
+     * 3 levels per NameAttrList link: 20 links end at depth 64; {list: {}} adds one. */
+    for (int over = 0; over <= 1; over++) {
+        graft_code c = parse_deep(20, over, &m, &st);
+        if (!over) {
+            if (c != GRAFT_OK) fail_msg("depth 64: %s", st.msg);
+            graft_meta_graph_free(m);
+        } else {
+            assert_int_equal(c, GRAFT_ERR_CORRUPT);
+            check_msg(&st, "deep.meta: offset ");
+            check_msg(&st, "protobuf nesting deeper than the cap of 64");
+        }
+    }
+    /* file bytes and constant bytes: two Const nodes of 10 floats (80 bytes in all) */
+    float vals[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    int64_t d[1] = {10};
+    mb *b = mb_new();
+    mb_const_f32(b, "c1", vals, 1, d);
+    mb_const_f32(b, "c2", vals, 1, d);
+    size_t len;
+    uint8_t *p = mb_pack(b, &len);
+    graft_meta_opts o;
+    graft_meta_opts_init(&o);
+    o.max_file_bytes = len;
+    o.max_const_bytes = 80;
+    if (graft_meta_graph_parse(p, len, "caps.meta", &o, &m, &st) != GRAFT_OK) fail_msg("%s", st.msg);
+    graft_meta_graph_free(m);
+    o.max_file_bytes = len - 1;
+    assert_int_equal(graft_meta_graph_parse(p, len, "caps.meta", &o, &m, &st), GRAFT_ERR_NOMEM);
+    check_msg(&st, "caps.meta");
+    check_msg(&st, "max_file_bytes");
+    o.max_file_bytes = len;
+    o.max_const_bytes = 79;
+    assert_int_equal(graft_meta_graph_parse(p, len, "caps.meta", &o, &m, &st), GRAFT_ERR_NOMEM);
+    check_msg(&st, "caps.meta: node 'c2': constants expand to more than the cap of 79 bytes");
+    check_msg(&st, "max_const_bytes");
+    free(p);
+    mb_free(b);
+}
+
 static void test_depth_and_lengths(void **state)
 {
     (void)state;
     graft_status st;
     graft_meta_graph *m = NULL;
     for (int depth = 5; depth <= 40; depth += 35) {
-        size_t alen;
-        uint8_t *attr = nested(depth, &alen);
-        mb *b = mb_new();
-        Tensorflow__NodeDef *n = mb_placeholder(b, "p", 1, 0, NULL);
-        /* splice the raw AttrValue as attr "_deep" by building it through unpack */
-        Tensorflow__AttrValue *v = tensorflow__attr_value__unpack(NULL, alen, attr);
-        assert_non_null(v);
-        mb_attr(b, n, "_deep", v);
-        size_t len;
-        uint8_t *p = mb_pack(b, &len);
-        graft_code c = graft_meta_graph_parse(p, len, "deep.meta", NULL, &m, &st);
-        /* depth 5 -> ~15 levels of messages: fine; depth 40 -> ~125 levels: refused */
+        graft_code c = parse_deep(depth, false, &m, &st);
+        /* depth 5 -> 19 levels of messages: fine; depth 40 -> 124 levels: refused */
         if (depth == 5) {
             assert_int_equal(c, GRAFT_OK);
             graft_meta_graph_free(m);
@@ -395,10 +455,6 @@ static void test_depth_and_lengths(void **state)
             assert_int_equal(c, GRAFT_ERR_CORRUPT);
             check_msg(&st, "nesting deeper than the cap of 64");
         }
-        tensorflow__attr_value__free_unpacked(v, NULL);
-        free(p);
-        free(attr);
-        mb_free(b);
     }
     /* a length running past the end; a text file; an empty file */
     uint8_t bad[] = {0x0a, 0x7f, 0x0a, 0x00};
@@ -887,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_fixtures_op_report),
         cmocka_unit_test(test_bad_graphs),
         cmocka_unit_test(test_depth_and_lengths),
+        cmocka_unit_test(test_meta_caps),
         cmocka_unit_test(test_damaged_lenet),
         cmocka_unit_test(test_fixtures_import),
         cmocka_unit_test(test_scope_and_rollback),

@@ -86,8 +86,18 @@ GRAFT_API graft_code graft_status_set(graft_status *st, graft_code code, const c
 typedef void *(*graft_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 GRAFT_API void graft_set_allocator(graft_alloc_fn fn, void *ud);
 
+/* What the stat hooks report: the size of a regular file and its kind. */
+typedef enum graft_file_kind { GRAFT_FILE_REGULAR = 1, GRAFT_FILE_DIRECTORY = 2, GRAFT_FILE_OTHER = 3 } graft_file_kind;
+typedef struct graft_file_stat {
+    int64_t size;         /* bytes, for GRAFT_FILE_REGULAR */
+    graft_file_kind kind;
+} graft_file_stat;
+
 /* File operations seam used by every reader and writer in graft. Each member
- * has the POSIX meaning and returns -1 with errno set on failure. */
+ * has the POSIX meaning and returns -1 with errno set on failure. A NULL member
+ * means the POSIX default, so a hook set may replace only what it needs (and sets
+ * written before stat/fstat existed keep working). Directory listings (retention
+ * sweeps, "did you mean" lists in messages) read the real file system. */
 typedef struct graft_io_hooks {
     int (*open)(void *ud, const char *path, int flags, int mode);
     long (*read)(void *ud, int fd, void *buf, size_t n);
@@ -98,8 +108,11 @@ typedef struct graft_io_hooks {
     int (*rename)(void *ud, const char *from, const char *to);
     int (*unlink)(void *ud, const char *path);
     void *ud;
+    int (*stat)(void *ud, const char *path, graft_file_stat *out); /* follows symlinks */
+    int (*fstat)(void *ud, int fd, graft_file_stat *out);
 } graft_io_hooks;
-/* Installs hooks (copied); NULL restores the POSIX defaults. */
+/* Installs hooks (copied; NULL members take the defaults); NULL restores the POSIX
+ * defaults. */
 GRAFT_API void graft_set_io_hooks(const graft_io_hooks *hooks);
 /* The POSIX defaults, for hooks that wrap them. */
 GRAFT_API const graft_io_hooks *graft_default_io_hooks(void);

@@ -3,32 +3,32 @@
  * printable form of binary table keys for error messages. */
 #include <errno.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "checkpoint/ckpt_internal.h"
 
 graft_code graftI_ck_file_size(const char *path, uint64_t *size, graft_status *st)
 {
-    struct stat sb;
-    if (stat(path, &sb) != 0)
+    const graft_io_hooks *io = graftI_io();
+    graft_file_stat sb;
+    if (io->stat(io->ud, path, &sb) != 0)
         return graft_status_set(st, errno == ENOENT || errno == ENOTDIR ? GRAFT_ERR_NOT_FOUND : GRAFT_ERR_IO,
                                 "%s: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return graft_status_set(st, GRAFT_ERR_IO, "%s: not a regular file", path);
-    *size = (uint64_t)sb.st_size;
+    if (sb.kind != GRAFT_FILE_REGULAR || sb.size < 0)
+        return graft_status_set(st, GRAFT_ERR_IO, "%s: not a regular file", path);
+    *size = (uint64_t)sb.size;
     return GRAFT_OK;
 }
 
-bool graftI_ck_exists(const char *path)
+static int kind_of(const char *path)
 {
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    const graft_io_hooks *io = graftI_io();
+    graft_file_stat sb;
+    return io->stat(io->ud, path, &sb) == 0 ? (int)sb.kind : 0;
 }
 
-bool graftI_ck_is_dir(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
+bool graftI_ck_exists(const char *path) { return kind_of(path) == GRAFT_FILE_REGULAR; }
+
+bool graftI_ck_is_dir(const char *path) { return kind_of(path) == GRAFT_FILE_DIRECTORY; }
 
 graft_code graftI_ck_pread_full(int fd, const char *path, void *buf, size_t n, uint64_t off, graft_status *st)
 {

@@ -407,7 +407,7 @@ static graft_code v2_entry(void *ud, const uint8_t *key, size_t klen, const uint
         e->crc = p->crc32c;
     } else {
         if ((int64_t)p->n_slices > r->opts.max_entries) {
-            rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: %zu slices exceed the cap of %lld", c->file, ks,
+            rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: %zu slices exceed the cap of %lld (max_entries)", c->file, ks,
                                   p->n_slices, (long long)r->opts.max_entries);
             goto done;
         }
@@ -573,7 +573,7 @@ static graft_code open_v2(graft_ckpt_reader *r, graft_status *st)
         v2_ctx c = {r, index, 0, 0, false, st};
         rc = graftI_ck_table_scan(t, v2_entry, &c, st);
         if (rc == GRAFT_OK && !c.seen_header)
-            rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: table is empty (no header entry)", index);
+            rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: key '': no header entry (the table is empty)", index);
     }
     graftI_ck_table_close(t);
     if (rc == GRAFT_OK) rc = v2_validate(r, index, st);

@@ -227,6 +227,7 @@ static graft_code parse_value(lex *l, int f, graft_checkpoint_state *s)
             return GRAFT_OK;
         }
         graft_code rc;
+        int at_line = l->line; /* parse_string looks past newlines for adjacent strings */
         if (f == 1 || f == 2) {
             char *str = NULL;
             rc = parse_string(l, &str);
@@ -234,9 +235,14 @@ static graft_code parse_value(lex *l, int f, graft_checkpoint_state *s)
             if (f == 1) {
                 graftI_free(s->model_checkpoint_path);
                 s->model_checkpoint_path = str;
+            } else if (s->n_paths >= STATE_MAX_PATHS) {
+                graftI_free(str);
+                return graft_status_set(l->st, GRAFT_ERR_NOMEM,
+                                        "%s: line %d: more than %d all_model_checkpoint_paths (the cap)", l->file,
+                                        at_line, STATE_MAX_PATHS);
             } else if (!add_path(s, str)) {
                 graftI_free(str);
-                return perr(l, "too many checkpoint paths (cap 100000) or out of memory");
+                return graft_status_set(l->st, GRAFT_ERR_NOMEM, "%s: line %d: out of memory", l->file, at_line);
             }
         } else {
             double v = 0;
@@ -245,8 +251,12 @@ static graft_code parse_value(lex *l, int f, graft_checkpoint_state *s)
             if (f == 4) {
                 s->last_preserved_timestamp = v;
                 s->has_last_preserved_timestamp = true;
+            } else if (s->n_timestamps >= STATE_MAX_PATHS) {
+                return graft_status_set(l->st, GRAFT_ERR_NOMEM,
+                                        "%s: line %d: more than %d all_model_checkpoint_timestamps (the cap)",
+                                        l->file, at_line, STATE_MAX_PATHS);
             } else if (!add_ts(s, v)) {
-                return perr(l, "too many timestamps (cap 100000) or out of memory");
+                return graft_status_set(l->st, GRAFT_ERR_NOMEM, "%s: line %d: out of memory", l->file, at_line);
             }
         }
         if (!list) return GRAFT_OK;
@@ -260,10 +270,12 @@ static graft_code parse_value(lex *l, int f, graft_checkpoint_state *s)
     }
 }
 
-static graft_code parse_state(const char *text, size_t n, const char *file, graft_checkpoint_state *s,
+/* *mcp_line: the line of the last model_checkpoint_path (the last line when absent). */
+static graft_code parse_state(const char *text, size_t n, const char *file, graft_checkpoint_state *s, int *mcp_line,
                               graft_status *st)
 {
     lex l = {text, text + n, file, 1, st};
+    *mcp_line = 0;
     for (;;) {
         skip_ws(&l);
         if (l.p >= l.end) break;
@@ -286,11 +298,13 @@ static graft_code parse_state(const char *text, size_t n, const char *file, graf
         skip_ws(&l);
         if (l.p >= l.end || *l.p != ':') return perr(&l, "expected ':' after the field name");
         l.p++;
+        if (f == 1) *mcp_line = l.line;
         graft_code rc = parse_value(&l, f, s);
         if (rc != GRAFT_OK) return rc;
         skip_ws(&l);
         if (l.p < l.end && (*l.p == ',' || *l.p == ';')) l.p++;
     }
+    if (!*mcp_line) *mcp_line = l.line;
     return GRAFT_OK;
 }
 
@@ -316,12 +330,17 @@ graft_code graft_checkpoint_state_read(const char *dir, const char *latest_filen
         return rc;
     }
     graft_checkpoint_state *s = graftI_calloc(1, sizeof *s);
-    if (!s) rc = graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
-    else if (memchr(text, 0, n)) rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: NUL byte in a text file", path);
-    else rc = parse_state((const char *)text, n, path, s, st);
+    const uint8_t *nul = memchr(text, 0, n);
+    int mcp_line = 0;
+    if (!s) rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", path);
+    else if (nul)
+        rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: offset %zu: NUL byte in a text file", path,
+                              (size_t)(nul - text));
+    else rc = parse_state((const char *)text, n, path, s, &mcp_line, st);
     if (rc == GRAFT_OK && (!s->model_checkpoint_path || !*s->model_checkpoint_path))
-        rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: invalid checkpoint state: model_checkpoint_path is empty",
-                              path);
+        rc = graft_status_set(st, GRAFT_ERR_CORRUPT,
+                              "%s: line %d: invalid checkpoint state: model_checkpoint_path is %s", path, mcp_line,
+                              s->model_checkpoint_path ? "empty" : "missing");
     graftI_free(text);
     graftI_free(path);
     if (rc != GRAFT_OK) {

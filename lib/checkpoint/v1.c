@@ -128,7 +128,7 @@ static graft_code load_meta(graft_ckpt_reader *r, int ti, int *cap, graft_status
         rc = graftI_ck_shape_from_proto(sm->shape, file, ks, &e->shape, &e->nelem, st);
         if (rc != GRAFT_OK) break;
         if ((int64_t)sm->n_slice > r->opts.max_entries) {
-            rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: %zu slices exceed the cap of %lld", file, ks,
+            rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: %zu slices exceed the cap of %lld (max_entries)", file, ks,
                                   sm->n_slice, (long long)r->opts.max_entries);
             break;
         }

@@ -68,6 +68,40 @@ static bool rd_varint(const uint8_t *d, size_t end, size_t *pos, uint64_t *v)
     return false;
 }
 
+/* The wire type a field of this type is written with (unpacked). */
+static int wire_type_of(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_BOOL:
+    case PROTOBUF_C_TYPE_ENUM: return 0;
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE: return 1;
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FLOAT: return 5;
+    default: return 2; /* string, bytes, message */
+    }
+}
+
+/* A packed run [pos, end) of elements of wire type want holds whole elements. */
+static bool packed_ok(const uint8_t *data, size_t pos, size_t end, int want)
+{
+    if (want == 1) return (end - pos) % 8 == 0;
+    if (want == 5) return (end - pos) % 4 == 0;
+    while (pos < end) {
+        uint64_t v;
+        if (!rd_varint(data, end, &pos, &v)) return false;
+    }
+    return true;
+}
+
 graft_code graftI_mg_prescan(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                              const char *file, graft_status *st)
 {
@@ -95,6 +129,13 @@ graft_code graftI_mg_prescan(const ProtobufCMessageDescriptor *desc, const uint8
         if (field == 0 || field > 536870911u)
             return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: offset %zu: invalid field number %llu (in %s)", file,
                                     at, (unsigned long long)field, stack[depth].d->name);
+        const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(stack[depth].d, (unsigned)field);
+        int want = fd ? wire_type_of(fd->type) : -1;
+        bool packed = fd && fd->label == PROTOBUF_C_LABEL_REPEATED && want != 2 && wt == 2;
+        if (want >= 0 && (unsigned)want != wt && !packed)
+            return graft_status_set(st, GRAFT_ERR_CORRUPT,
+                                    "%s: offset %zu: field %llu (%s) of %s has wire type %u, expected %d", file, at,
+                                    (unsigned long long)field, fd->name, stack[depth].d->name, wt, want);
         uint64_t v;
         switch (wt) {
         case 0:
@@ -121,8 +162,12 @@ graft_code graftI_mg_prescan(const ProtobufCMessageDescriptor *desc, const uint8
                                         "message (%zu bytes left)",
                                         file, at, (unsigned long long)field, stack[depth].d->name,
                                         (unsigned long long)v, stack[depth].end - pos);
-            const ProtobufCFieldDescriptor *fd =
-                protobuf_c_message_descriptor_get_field(stack[depth].d, (unsigned)field);
+            if (packed && !packed_ok(data, pos, pos + (size_t)v, want))
+                return graft_status_set(st, GRAFT_ERR_CORRUPT,
+                                        "%s: offset %zu: packed field %llu (%s) of %s: %llu bytes are not whole "
+                                        "elements",
+                                        file, at, (unsigned long long)field, fd->name, stack[depth].d->name,
+                                        (unsigned long long)v);
             if (fd && fd->type == PROTOBUF_C_TYPE_MESSAGE) {
                 if (depth + 1 > GRAFTI_META_MAX_DEPTH)
                     return graft_status_set(st, GRAFT_ERR_CORRUPT,

@@ -4,7 +4,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    (void)fz_dir(); /* silences the log */
+    (void)fz_dir(); /* installs the hooks, silences the log */
     graft_meta_opts o;
     graft_meta_opts_init(&o);
     o.max_const_bytes = (size_t)64 << 20;

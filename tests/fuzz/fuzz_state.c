@@ -6,7 +6,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *dir = fz_dir();
-    fz_write(fz_path(0, "checkpoint"), data, size);
+    fz_put(fz_path(0, "checkpoint"), data, size);
     graft_checkpoint_state *s = NULL;
     graft_status st;
     char out[4096];

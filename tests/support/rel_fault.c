@@ -157,7 +157,7 @@ void rel_io_install(const rel_io_cfg *cfg)
     g_io.mut = g_io.all = g_io.shorts = 0;
     g_io.rng = cfg->short_seed;
     g_io.state_renamed = false;
-    graft_io_hooks h = {h_open, h_read, h_write, h_pread, h_fsync, h_close, h_rename, h_unlink, NULL};
+    graft_io_hooks h = {.open = h_open, .read = h_read, .write = h_write, .pread = h_pread, .fsync = h_fsync, .close = h_close, .rename = h_rename, .unlink = h_unlink};
     graft_set_io_hooks(&h);
 }
 
