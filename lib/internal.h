@@ -56,6 +56,10 @@ GRAFTI_FUNC graft_code graftI_read_file(const char *path, size_t max_bytes, uint
                                         graft_status *st);
 /* Atomic write: path.tempstate<random>, write all, fsync, rename, fsync dir. */
 GRAFTI_FUNC graft_code graftI_write_file_atomic(const char *path, const void *data, size_t len, graft_status *st);
+/* The same; *renamed tells whether the new file was renamed into place (a failure
+ * after that is the directory fsync: path already holds the new bytes). */
+GRAFTI_FUNC graft_code graftI_write_file_atomic_ex(const char *path, const void *data, size_t len, bool *renamed,
+                                                   graft_status *st);
 GRAFTI_FUNC graft_code graftI_fsync_dir(const char *dir, graft_status *st);
 GRAFTI_FUNC uint64_t graftI_random64(void);
 

@@ -323,6 +323,13 @@ graft_code graftI_fsync_dir(const char *dir, graft_status *st)
 
 graft_code graftI_write_file_atomic(const char *path, const void *data, size_t len, graft_status *st)
 {
+    return graftI_write_file_atomic_ex(path, data, len, NULL, st);
+}
+
+graft_code graftI_write_file_atomic_ex(const char *path, const void *data, size_t len, bool *renamed,
+                                       graft_status *st)
+{
+    if (renamed) *renamed = false;
     const graft_io_hooks *io = graftI_io();
     size_t pl = strlen(path);
     char *tmp = graftI_malloc(pl + 40);
@@ -377,6 +384,7 @@ graft_code graftI_write_file_atomic(const char *path, const void *data, size_t l
         return GRAFT_ERR_IO;
     }
     graftI_free(tmp);
+    if (renamed) *renamed = true;
     /* fsync the directory so the rename itself is durable */
     char *slash = strrchr(dir, '/');
     graft_code rc;

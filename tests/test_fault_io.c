@@ -101,11 +101,19 @@ static bool one_fault(int keep, bool meta, int err, bool persistent, long n, swe
             !(strstr(st.msg, f.path) || (f.path2[0] && strstr(st.msg, f.path2))))
             fail_msg("call %ld (%s %s -> %s): message lacks path/operation/errno: %s", n, rel_op_name(f.op), f.path2,
                      f.path, st.msg);
-        if (f.after_state_rename) {
-            /* the state file already names the new, complete checkpoint */
+        if (f.after_state_rename && strstr(st.msg, "the new state file stays")) {
+            /* the directory fsync after the state rename failed and putting the
+             * previous state back failed too (only when faults persist): the state
+             * names the new, complete checkpoint */
+            if (!persistent) fail_msg("call %ld: one fault, yet the previous state was not put back: %s", n, st.msg);
             res->after_state++;
             expect_latest(dir, 2);
         } else {
+            if (f.after_state_rename) {
+                res->after_state++;
+                if (!strstr(st.msg, "the previous state file was put back"))
+                    fail_msg("call %ld: failure after the state rename not rolled back: %s", n, st.msg);
+            }
             const char *why = rel_snap_diff(&before, dir);
             if (why) fail_msg("call %ld (%s %s): previous files changed: %s", n, rel_op_name(f.op), f.path, why);
             expect_latest(dir, 1);

@@ -149,7 +149,10 @@ GRAFT_API graft_code graft_checkpoint_state_read(const char *dir, const char *la
                                                  graft_checkpoint_state **out, graft_status *st);
 GRAFT_API void graft_checkpoint_state_free(graft_checkpoint_state *s);
 /* Writes the state atomically (temp file, fsync, rename, fsync dir) in
- * TensorFlow's text format. Timestamps are written only when present. */
+ * TensorFlow's text format. Timestamps are written only when present. On failure
+ * the previous file stays as it was: if the directory fsync after the rename
+ * fails, the previous file (or its absence) is put back; only if that fails too
+ * does the new file stay, which the message says. */
 GRAFT_API graft_code graft_checkpoint_state_write(const char *dir, const char *latest_filename,
                                                   const graft_checkpoint_state *s, graft_status *st);
 /* Resolves an entry of a state file in dir as TensorFlow does (relative paths

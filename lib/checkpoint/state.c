@@ -427,6 +427,44 @@ static void put_double(graftI_ck_buf *b, double v)
     graftI_ck_buf_put(b, "\n", 1);
 }
 
+/* Replaces the state file atomically. When the new file was renamed into place but
+ * the directory fsync then failed, the save is reported failed, so the previous
+ * file (or its absence) is put back: a failed save leaves the state as it was. Only
+ * a state known before (read, or known absent) is put back; if that fails too, the
+ * new file stays, naming a complete checkpoint, and the message says so. */
+static graft_code write_state_file(const char *path, const uint8_t *data, size_t n, graft_status *st)
+{
+    uint8_t *old = NULL;
+    size_t on = 0;
+    graft_status rs;
+    graft_code orc = graftI_read_file(path, STATE_MAX_BYTES, &old, &on, &rs);
+    bool renamed = false;
+    graft_code rc = graftI_write_file_atomic_ex(path, data, n, &renamed, st);
+    if (rc != GRAFT_OK && renamed && (orc == GRAFT_OK || orc == GRAFT_ERR_NOT_FOUND)) {
+        graft_code back;
+        if (orc == GRAFT_OK) {
+            back = graftI_write_file_atomic(path, old, on, &rs);
+        } else {
+            const graft_io_hooks *io = graftI_io();
+            char *dir = graftI_ck_dirname(path);
+            back = io->unlink(io->ud, path) != 0 ? graft_status_set(&rs, GRAFT_ERR_IO, "%s: unlink: %s", path,
+                                                                    strerror(errno))
+                   : dir                        ? graftI_fsync_dir(dir, &rs)
+                                                : graft_status_set(&rs, GRAFT_ERR_NOMEM, "out of memory");
+            graftI_free(dir);
+        }
+        size_t ml = st ? strlen(st->msg) : 0;
+        if (!st) {
+        } else if (back == GRAFT_OK)
+            snprintf(st->msg + ml, sizeof st->msg - ml, " (the previous state file was put back)");
+        else
+            snprintf(st->msg + ml, sizeof st->msg - ml,
+                     " (the new state file stays; putting the previous one back failed: %s)", rs.msg);
+    }
+    graftI_free(old);
+    return rc;
+}
+
 graft_code graft_checkpoint_state_write(const char *dir, const char *latest_filename, const graft_checkpoint_state *s,
                                         graft_status *st)
 {
@@ -458,7 +496,7 @@ graft_code graft_checkpoint_state_write(const char *dir, const char *latest_file
         rc = graft_status_set(st, GRAFT_ERR_INVALID_ARG,
                               "%s: model_checkpoint_path '%s' would overwrite the state file itself", path,
                               s->model_checkpoint_path);
-    else rc = graftI_write_file_atomic(path, b.p, b.n, st);
+    else rc = write_state_file(path, b.p, b.n, st);
     graftI_free(path);
     graftI_ck_buf_free(&b);
     if (rc == GRAFT_OK) graft_status_clear(st);
