@@ -481,6 +481,63 @@ static void test_crafted_tables(void **state)
     free(dir);
 }
 
+/* An allocator that remembers the largest block asked for. */
+static size_t g_max_alloc;
+static void *max_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (nsize > g_max_alloc) g_max_alloc = nsize;
+    return realloc(ptr, nsize);
+}
+
+/* A 100-byte index claiming a million shards, one 4-byte tensor in shard 0: opens
+ * and reads, and no allocation is sized by the claimed shard count (reliability
+ * T7: nothing larger than min(file size, cap) for what a file merely claims). */
+static void test_shard_count_claim(void **state)
+{
+    (void)state;
+    char *dir = ckt_tempdir("corrupt");
+    char *prefix = ckt_path(dir, "t"), idx[1024], data[1024];
+    snprintf(idx, sizeof idx, "%s.index", prefix);
+    snprintf(data, sizeof data, "%s.data-00000-of-1000000", prefix);
+    const uint8_t four[4] = {0, 0, 0x80, 0x3f}; /* 1.0f */
+    assert_true(ckt_write_file(data, four, 4));
+    uint8_t hb[32], vb[256];
+    size_t hn = header(hb, 1000000);
+    spec sa = {"a", 1, 1, {1}, 0, 0, 4};
+    Tensorflow__BundleEntryProto *e = NULL;
+    size_t na = entry(vb, &sa);
+    e = tensorflow__bundle_entry_proto__unpack(NULL, na, vb);
+    assert_non_null(e);
+    e->crc32c = graftI_crc32c_mask(graftI_crc32c(four, 4));
+    na = tensorflow__bundle_entry_proto__pack(e, vb);
+    tensorflow__bundle_entry_proto__free_unpacked(e, NULL);
+    rawent ents[2] = {{(const uint8_t *)"", 0, hb, hn}, {(const uint8_t *)"a", 1, vb, na}};
+    raw_table(idx, ents, 2, NULL, 0);
+    g_max_alloc = 0;
+    graft_set_allocator(max_alloc_fn, NULL);
+    graft_status st;
+    graft_ckpt_reader *r = graft_ckpt_reader_open(prefix, NULL, &st);
+    graft_tensor *t = NULL;
+    graft_code rc = r ? graft_ckpt_reader_read(r, "a", &t, &st) : st.code;
+    float v = t ? ((const float *)graft_tensor_data(t))[0] : 0.0f;
+    graft_tensor_free(t);
+    graft_ckpt_reader_free(r);
+    graft_set_allocator(NULL, NULL);
+    if (rc != GRAFT_OK) fail_msg("%s", st.msg);
+    assert_true(v == 1.0f);
+    print_message("largest allocation while opening and reading: %zu bytes\n", g_max_alloc);
+    assert_true(g_max_alloc < 64 * 1024); /* a shard table would be 8 MB */
+    ckt_rm_rf(dir);
+    free(prefix);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_sweep_tf_files),
         cmocka_unit_test(test_crafted_entries),
         cmocka_unit_test(test_crafted_tables),
+        cmocka_unit_test(test_shard_count_claim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

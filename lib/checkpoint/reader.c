@@ -77,7 +77,7 @@ void graft_ckpt_reader_free(graft_ckpt_reader *r)
     graftI_free(r->e);
     for (int i = 0; i < r->nsl; i++) graftI_free(r->sl[i].key);
     graftI_free(r->sl);
-    for (int i = 0; i < r->num_shards; i++) graftI_free(r->shard_paths ? r->shard_paths[i] : NULL);
+    for (int i = 0; i < r->shard_slots; i++) graftI_free(r->shard_paths ? r->shard_paths[i] : NULL);
     graftI_free(r->shard_paths);
     graftI_free(r->shard_sizes);
     for (int i = 0; i < r->ntables; i++) graftI_ck_table_close(r->tables[i]);
@@ -477,7 +477,7 @@ static graft_code v2_validate(graft_ckpt_reader *r, const char *file, graft_stat
                 break;
             }
             ck_slice_entry probe = {kb.p, kb.n, 0, {0}, 0, 0, 0, 0, 0};
-            ck_slice_entry *s = bsearch(&probe, r->sl, (size_t)r->nsl, sizeof *r->sl, cmp_sl);
+            ck_slice_entry *s = r->nsl ? bsearch(&probe, r->sl, (size_t)r->nsl, sizeof *r->sl, cmp_sl) : NULL;
             graft_shape want = graftI_ck_slice_shape(&e->slices[j], &e->shape);
             char a[200], b[200];
             if (!s)
@@ -496,10 +496,10 @@ static graft_code v2_validate(graft_ckpt_reader *r, const char *file, graft_stat
     graftI_ck_buf_free(&kb);
     if (rc != GRAFT_OK) return rc;
 
-    /* data files: present, large enough, extents disjoint */
-    r->shard_paths = graftI_calloc((size_t)r->num_shards, sizeof *r->shard_paths);
-    r->shard_sizes = graftI_calloc((size_t)r->num_shards, sizeof *r->shard_sizes);
-    if (!r->shard_paths || !r->shard_sizes) return oom(st, file);
+    /* data files: present, large enough, extents disjoint. Only the shards entries
+     * use are looked at (as TF opens them on demand), and the per-shard arrays are
+     * sized by the highest one used, not by the header's num_shards: a tiny index
+     * claiming a million shards allocates nothing for them. */
     int64_t next = (int64_t)r->n + r->nsl;
     extent_ref *ex = graftI_calloc((size_t)(next ? next : 1), sizeof *ex);
     if (!ex) return oom(st, file);
@@ -507,6 +507,16 @@ static graft_code v2_validate(graft_ckpt_reader *r, const char *file, graft_stat
     for (int i = 0; i < r->n; i++)
         if (!r->e[i].sliced) ex[nx++] = (extent_ref){r->e[i].shard, r->e[i].offset, r->e[i].size, r->e[i].name};
     for (int i = 0; i < r->nsl; i++) ex[nx++] = (extent_ref){r->sl[i].shard, r->sl[i].offset, r->sl[i].size, NULL};
+    int slots = 1;
+    for (int i = 0; i < nx; i++)
+        if (ex[i].shard >= slots) slots = ex[i].shard + 1;
+    r->shard_paths = graftI_calloc((size_t)slots, sizeof *r->shard_paths);
+    r->shard_sizes = graftI_calloc((size_t)slots, sizeof *r->shard_sizes);
+    if (!r->shard_paths || !r->shard_sizes) {
+        graftI_free(ex);
+        return oom(st, file);
+    }
+    r->shard_slots = slots;
     if (nx > 1) qsort(ex, (size_t)nx, sizeof *ex, cmp_extent);
     int cur = -1;
     uint64_t end = 0;

@@ -53,7 +53,8 @@ struct graft_ckpt_reader {
     /* V2 */
     int num_shards;
     bool big_endian;
-    char **shard_paths;     /* [num_shards], NULL for unused shards */
+    int shard_slots;        /* 1 + the highest shard an entry uses (<= num_shards) */
+    char **shard_paths;     /* [shard_slots], NULL for unused shards */
     uint64_t *shard_sizes;
     int nsl;
     ck_slice_entry *sl;     /* sorted by key */

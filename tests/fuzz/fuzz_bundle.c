@@ -13,12 +13,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n > size) n = size;
     fz_put(fz_path(0, "b.index"), data, n);
     fz_put(fz_path(1, "b.data-00000-of-00001"), data + n, size - n);
-    fz_read_all(fz_path(2, "b"));
-    graft_status st;
-    graft_ckpt_reader *r = graft_ckpt_reader_open(fz_path(2, "b"), NULL, &st);
-    if (r) {
-        graft_ckpt_reader_verify(r, &st);
-        graft_ckpt_reader_free(r);
-    }
+    fz_read_all(fz_path(2, "b"), true);
     return 0;
 }

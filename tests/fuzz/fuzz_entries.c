@@ -33,7 +33,7 @@ static int fz_split(const uint8_t *data, size_t size, const uint8_t **p, size_t 
     int k = 0;
     size_t start = 0;
     for (size_t i = 0; i + 4 <= size && k < FZ_MAXREC - 1; i++)
-        if (memcmp(data + i, FZ_SEP, 4) == 0) {
+        if (data[i] == '#' && data[i + 1] == 'G' && data[i + 2] == 'R' && data[i + 3] == '#') { /* FZ_SEP */
             p[k] = data + start;
             n[k++] = i - start;
             start = i + 4;
@@ -114,12 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (graftI_ck_tbuilder_finish(b, &tab, &tn, &st) == GRAFT_OK) {
         fz_put(fz_path(0, "e.index"), tab, tn);
         fz_put(fz_path(1, "e.data-00000-of-00001"), dat, dn);
-        fz_read_all(fz_path(2, "e"));
-        graft_ckpt_reader *rd = graft_ckpt_reader_open(fz_path(2, "e"), NULL, &st);
-        if (rd) {
-            graft_ckpt_reader_verify(rd, &st);
-            graft_ckpt_reader_free(rd);
-        }
+        fz_read_all(fz_path(2, "e"), true);
     }
     graftI_ck_tbuilder_free(b);
     return 0;

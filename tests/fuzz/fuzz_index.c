@@ -31,6 +31,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         graftI_ck_table_get(t, (const uint8_t *)"", 0, &v, &vl, &st);
         graftI_ck_table_close(t);
     }
-    fz_read_all(fz_path(1, "x"));
+    fz_read_all(fz_path(1, "x"), false);
     return 0;
 }

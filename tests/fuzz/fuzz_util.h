@@ -7,6 +7,7 @@
 #ifndef GRAFT_FUZZ_UTIL_H
 #define GRAFT_FUZZ_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,8 +246,9 @@ static inline uint8_t fz_consume(graft_tensor *t)
 /* Tensors fz_read_all read successfully (the replay test checks the harness reaches them). */
 static long fz_reads_ok;
 
-/* Opens a checkpoint at prefix, lists and reads every entry. */
-static inline void fz_read_all(const char *prefix)
+/* Opens a checkpoint at prefix, lists and reads every entry, and with verify checks
+ * every checksum again (graft_ckpt_reader_verify). */
+static inline void fz_read_all(const char *prefix, bool verify)
 {
     graft_status st;
     graft_ckpt_opts o;
@@ -267,6 +269,7 @@ static inline void fz_read_all(const char *prefix)
         }
         graft_tensor_free(t);
     }
+    if (verify) graft_ckpt_reader_verify(r, &st);
     graft_ckpt_reader_free(r);
 }
 
