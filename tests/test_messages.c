@@ -1,6 +1,7 @@
 /* tests/test_messages.c - every parser error names the file and where in it
  * (reliability section 3: "<file>: <offset or key>: <what>"). Real files of each format
- * (TensorFlow V2 and V1 checkpoints, a .meta, a `checkpoint` state file, a .npy) are
+ * (TensorFlow V2 and V1 checkpoints, a .meta, a `checkpoint` state file, a .npy, IDX
+ * data files plain and gzip-compressed) are
  * damaged thousands of ways by a seeded generator (bit flips, bytes set to 0x00/0xff/
  * random, 32-bit words set to extreme values, truncations, chunks duplicated or cut);
  * each error message must contain the damaged file's name followed by a locator: an
@@ -287,11 +288,58 @@ static void test_npy(void **state)
     graft_tensor_free(t);
 }
 
+/* An IDX images file [12, 4, 5] and its labels, uncompressed and gzip-compressed
+ * (the .gz ones written by gzip(1)); each file damaged in turn. */
+static void test_idx(void **state)
+{
+    (void)state;
+    char *dir = ckt_tempdir("msgs");
+    uint8_t img[16 + 12 * 20], lab[8 + 12];
+    memcpy(img, "\x00\x00\x08\x03\x00\x00\x00\x0c\x00\x00\x00\x04\x00\x00\x00\x05", 16);
+    memcpy(lab, "\x00\x00\x08\x01\x00\x00\x00\x0c", 8);
+    for (int i = 0; i < 12 * 20; i++) img[16 + i] = (uint8_t)(i * 7);
+    for (int i = 0; i < 12; i++) lab[8 + i] = (uint8_t)(i % 10);
+    char *pi = ckt_path(dir, "img.idx"), *pl = ckt_path(dir, "lab.idx");
+    assert_true(ckt_write_file(pi, img, sizeof img));
+    assert_true(ckt_write_file(pl, lab, sizeof lab));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "gzip -kn '%s' '%s'", pi, pl);
+    assert_int_equal(ckt_run(cmd, NULL, NULL), 0);
+    const char *names[4] = {"img.idx", "lab.idx", "img.idx.gz", "lab.idx.gz"};
+    for (int v = 0; v < 4; v++) {
+        char *vp = ckt_path(dir, names[v]), *ip = ckt_path(dir, names[v & 2]), *lp = ckt_path(dir, names[(v & 2) + 1]);
+        size_t n;
+        uint8_t *orig = ckt_read_file(vp, &n);
+        assert_non_null(orig);
+        uint8_t *buf = malloc(2 * n + 64);
+        sweep s = {names[v], names[v], NULL, 0, 0, 0, ""};
+        graft_status st;
+        for (int r = 0; r < 800; r++) {
+            size_t len = mutate(orig, n, buf);
+            assert_true(ckt_write_file(vp, buf, len));
+            graft_dataset *ds = graft_dataset_load_idx(ip, lp, NULL, &st);
+            judge(&s, ds ? GRAFT_OK : st.code, &st);
+            graft_dataset_free(ds);
+        }
+        assert_true(ckt_write_file(vp, orig, n));
+        report(&s, 150);
+        free(buf);
+        free(orig);
+        free(vp);
+        free(ip);
+        free(lp);
+    }
+    free(pi);
+    free(pl);
+    ckt_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v2_index_and_data), cmocka_unit_test(test_v1), cmocka_unit_test(test_meta),
-        cmocka_unit_test(test_state_file), cmocka_unit_test(test_npy),
+        cmocka_unit_test(test_state_file), cmocka_unit_test(test_npy), cmocka_unit_test(test_idx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
