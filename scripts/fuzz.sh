@@ -39,6 +39,27 @@ for t in $TARGETS_BUILD; do
     "$BUILD/libgraft_static.a" $LIBS -lm -o "$BUILD/fuzz_$t"
 done
 
+# Every fixture file of a target's kind joins its working corpus (the committed
+# corpus holds the small ones and the abuse files; entries seeds come from
+# make_entries_seeds.py). Named by a hash of the path, so reruns do not duplicate.
+FIX=${GRAFT_FIXTURES_DIR:-$ROOT/../shared/fixtures}
+seed_fixtures() {
+  [ -d "$FIX" ] || return 0
+  case "$1" in
+    index) set -- "$1" "$2" -name '*.index' ;;
+    meta) set -- "$1" "$2" \( -name '*.meta' -o -name saved_model.pb \) ;;
+    state) set -- "$1" "$2" -name checkpoint ;;
+    npy) set -- "$1" "$2" -name '*.npy' ;;
+    v1) set -- "$1" "$2" -path '*/tf1v1/*' ! -name '*.meta' ! -name '*.json' ! -name '*.txt' ! -name checkpoint ;;
+    *) return 0 ;;
+  esac
+  dst=$2
+  shift 2
+  find "$FIX" -type f "$@" | while read -r f; do
+    cp -n "$f" "$dst/fixture_$(printf '%s' "$f" | sha1sum | cut -c1-16)"
+  done
+}
+
 printf '%-8s %12s %10s %8s %s\n' target executions exec/s findings seconds
 total=0
 nfind=0
@@ -47,6 +68,7 @@ for t in $TARGETS; do
   found="$BUILD/findings/$t"
   mkdir -p "$corpus" "$found"
   cp -n "$ROOT/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
+  seed_fixtures "$t" "$corpus"
   before=$(ls "$found" | wc -l)
   log="$BUILD/fuzz_$t.log"
   case "$t" in meta) ml=32768 ;; state) ml=16384 ;; *) ml=0 ;; esac
