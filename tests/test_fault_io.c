@@ -174,6 +174,97 @@ static void test_persistent_faults(void **state)
     sweep(5, true, EIO, true);
 }
 
+/* Saving again to the same prefix without a global step goes through a swap copy.
+ * A fault at any call: either a clean failure (state and previous files as they
+ * were, the old values loadable) or the new values complete under a name the state
+ * file gives, said so in the message; never a torn checkpoint named. */
+static void save_over(rel_model *m, const char *path, int64_t k)
+{
+    graft_status st;
+    rel_model_set_step(m, k);
+    if (graft_saver_save(m->sv, m->s, path, -1, NULL, 0, &st) != GRAFT_OK) fail_msg("save %lld: %s", (long long)k, st.msg);
+}
+
+static bool one_overwrite_fault(int err, bool persistent, long n, sweep_result *res)
+{
+    char *dir = rel_tempdir("fio");
+    char *path = rel_join(dir, "m");
+    rel_model m;
+    must_model(&m, 5, true);
+    save_over(&m, path, 1);
+    rel_snap before;
+    rel_snap_take(&before, dir);
+    rel_model_set_step(&m, 2);
+    graft_status st;
+    rel_io_cfg cfg = {.fail_at = n, .persistent = persistent, .err = err};
+    rel_io_install(&cfg);
+    graft_code rc = graft_saver_save(m.sv, m.s, path, -1, NULL, 0, &st);
+    long calls = rel_io_mutating_calls();
+    rel_io_fault f = *rel_io_last_fault();
+    rel_io_uninstall();
+    bool done = false;
+    if (!f.hit) {
+        if (rc != GRAFT_OK) fail_msg("clean overwrite (no fault at call %ld) failed: %s", n, st.msg);
+        res->total = calls;
+        expect_latest(dir, 2);
+        assert_int_equal(rel_count(dir, "graft-swap"), 0);
+        done = true;
+    } else if (rc == GRAFT_OK) {
+        if (f.op != REL_UNLINK)
+            fail_msg("%s at call %ld (%s %s) was ignored: the save reported success", strerror(err), n,
+                     rel_op_name(f.op), f.path);
+        res->tolerated++;
+        expect_latest(dir, 2);
+    } else {
+        if (!strstr(st.msg, strerror(err)) || !strstr(st.msg, op_word(f.op)))
+            fail_msg("call %ld (%s %s): message lacks operation/errno: %s", n, rel_op_name(f.op), f.path, st.msg);
+        if (strstr(st.msg, "the new values are saved as") || strstr(st.msg, "the new state file stays")) {
+            res->after_state++;
+            expect_latest(dir, 2);
+        } else {
+            res->failed++;
+            const char *why = rel_snap_diff(&before, dir);
+            if (why) fail_msg("call %ld (%s %s): previous files changed: %s", n, rel_op_name(f.op), f.path, why);
+            expect_latest(dir, 1);
+        }
+    }
+    if (!persistent && rel_count(dir, ".tempstate") != 0)
+        fail_msg("call %ld (%s %s): %d temp files left", n, rel_op_name(f.op), f.path, rel_count(dir, ".tempstate"));
+    if (f.hit) { /* the next overwrite, by a fresh saver, recovers whatever was left */
+        rel_model m2;
+        must_model(&m2, 5, true);
+        save_over(&m2, path, 3);
+        expect_latest(dir, 3);
+        assert_int_equal(rel_count(dir, ".tempstate"), 0);
+        assert_int_equal(rel_count(dir, "graft-swap"), 0);
+        rel_model_free(&m2);
+    }
+    rel_snap_free(&before);
+    rel_model_free(&m);
+    rel_rm_rf(dir);
+    free(path);
+    free(dir);
+    return done;
+}
+
+static void test_overwrite_every_call(void **state)
+{
+    (void)state;
+    for (int persistent = 0; persistent <= 1; persistent++)
+        for (int e = 0; e < 2; e++) {
+            int err = e ? EIO : ENOSPC;
+            sweep_result res = {0};
+            long n = 1;
+            for (; !one_overwrite_fault(err, persistent, n, &res); n++) assert_true(n < 4000);
+            print_message("overwrite, %s%s: %ld mutating I/O calls; %d failed cleanly, %d tolerated, %d left the new "
+                          "values named\n",
+                          strerror(err), persistent ? " (persistent)" : "", res.total, res.failed, res.tolerated,
+                          res.after_state);
+            assert_true(res.failed > 10 && res.after_state > 5);
+            assert_int_equal(n, res.total + 1);
+        }
+}
+
 /* Short writes and EINTR on every write: the files are byte-identical to a normal save. */
 static void test_short_writes(void **state)
 {
@@ -227,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_faults_with_retention_delete),
         cmocka_unit_test(test_persistent_faults),
         cmocka_unit_test(test_short_writes),
+        cmocka_unit_test(test_overwrite_every_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

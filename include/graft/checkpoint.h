@@ -238,8 +238,15 @@ GRAFT_API void graft_saver_free(graft_saver *s);
  * leftovers of interrupted saves there (only graft's own "*.tempstate<N>" temp
  * names). out_prefix (may be NULL) receives the checkpoint prefix.
  * Uninitialised variables, and NaN/Inf unless allow_nonfinite, are refused
- * before anything is written. An existing checkpoint at the same prefix is
- * replaced (its .index is removed first, so it is never half-valid). */
+ * before anything is written. A failed save leaves the previous checkpoint and
+ * the state file as they were, except as below.
+ * Saving again to an existing prefix (no global step, as saver.save(sess,
+ * "model.ckpt") in a loop): index and data cannot be replaced in one rename, so
+ * the new values are first saved as "<prefix>.graft-swap" (or "...-1") and the
+ * state file names that copy while the prefix is rewritten; then it names the
+ * prefix and the copy is removed. A crash at any moment leaves the state naming
+ * a complete checkpoint of the old or the new values; a failure after the copy
+ * is named says so ("the new values are saved as ..."). Costs a second write. */
 GRAFT_API graft_code graft_saver_save(graft_saver *s, graft_session *sess, const char *save_path,
                                       int64_t global_step, char *out_prefix, size_t cap, graft_status *st);
 /* Restores from a checkpoint (any path graft_ckpt_reader_open accepts).

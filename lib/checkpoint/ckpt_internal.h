@@ -135,6 +135,10 @@ GRAFTI_FUNC size_t graftI_ck_oc_signed_decode(const uint8_t *p, size_t n, int64_
 
 /* ---- files ------------------------------------------------------------------------ */
 /* Size of a regular file; GRAFT_ERR_NOT_FOUND / GRAFT_ERR_IO otherwise. */
+/* graft_checkpoint_state_write; on failure *left_new tells whether the new state
+ * file nevertheless stayed in place (the rename done, putting the old one back failed). */
+GRAFTI_FUNC graft_code graftI_ck_state_write(const char *dir, const char *latest_filename,
+                                             const graft_checkpoint_state *s, bool *left_new, graft_status *st);
 GRAFTI_FUNC graft_code graftI_ck_file_size(const char *path, uint64_t *size, graft_status *st);
 GRAFTI_FUNC bool graftI_ck_exists(const char *path);
 GRAFTI_FUNC bool graftI_ck_is_dir(const char *path);

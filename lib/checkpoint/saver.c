@@ -617,20 +617,35 @@ static char *state_entry(const graft_saver *s, const char *save_dir, const char 
     return graftI_strdup(p);
 }
 
-static graft_code write_state(graft_saver *s, const char *save_dir, const char *prefix, graft_status *st)
+/* Writes the state file naming prefix and listing the retention list. For the
+ * interim state of an overwrite, `instead` (the swap copy) is named and listed in
+ * place of prefix (appended when prefix is not listed), and the names in skip[0..1]
+ * (older swap copies, NULL when none) are left out. */
+static graft_code write_state(graft_saver *s, const char *save_dir, const char *prefix, const char *instead,
+                              char *const *skip, bool *left_new, graft_status *st)
 {
+    *left_new = false;
     graft_checkpoint_state cs;
     memset(&cs, 0, sizeof cs);
-    int n = s->max_to_keep > 0 ? s->nlast : 1;
-    char **paths = graftI_calloc((size_t)n, sizeof *paths);
-    double *ts = graftI_calloc((size_t)n, sizeof *ts);
-    char *model = state_entry(s, save_dir, prefix);
+    const char *named = instead ? instead : prefix;
+    int cap = (s->max_to_keep > 0 ? s->nlast : 0) + 1, n = 0;
+    char **paths = graftI_calloc((size_t)cap, sizeof *paths);
+    double *ts = graftI_calloc((size_t)cap, sizeof *ts);
+    char *model = state_entry(s, save_dir, named);
     graft_code rc = GRAFT_OK;
     if (!paths || !ts || !model) rc = graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n && rc == GRAFT_OK; i++) {
-        paths[i] = state_entry(s, save_dir, s->max_to_keep > 0 ? s->last_path[i] : prefix);
-        ts[i] = s->max_to_keep > 0 ? s->last_ts[i] : now(s);
-        if (!paths[i]) rc = graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
+    bool named_listed = false;
+    for (int i = 0; s->max_to_keep > 0 && i < s->nlast && rc == GRAFT_OK; i++) {
+        const char *p = s->last_path[i];
+        if (skip && ((skip[0] && !strcmp(p, skip[0])) || (skip[1] && !strcmp(p, skip[1])))) continue;
+        if (instead && !strcmp(p, prefix)) p = instead;
+        named_listed = named_listed || !strcmp(p, named);
+        ts[n] = s->last_ts[i];
+        if (!(paths[n++] = state_entry(s, save_dir, p))) rc = graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
+    }
+    if (rc == GRAFT_OK && (s->max_to_keep <= 0 || (instead && !named_listed))) {
+        ts[n] = now(s);
+        if (!(paths[n++] = state_entry(s, save_dir, named))) rc = graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
     }
     if (rc == GRAFT_OK) {
         cs.model_checkpoint_path = model;
@@ -642,7 +657,7 @@ static graft_code write_state(graft_saver *s, const char *save_dir, const char *
             cs.has_last_preserved_timestamp = true;
             cs.last_preserved_timestamp = s->next_time - s->keep_hours * 3600.0;
         }
-        rc = graft_checkpoint_state_write(save_dir, s->latest_filename, &cs, st);
+        rc = graftI_ck_state_write(save_dir, s->latest_filename, &cs, left_new, st);
     }
     for (int i = 0; paths && i < n; i++) graftI_free(paths[i]);
     graftI_free(paths);
@@ -650,6 +665,7 @@ static graft_code write_state(graft_saver *s, const char *save_dir, const char *
     graftI_free(model);
     return rc;
 }
+
 
 /* Removes leftovers of interrupted saves in dir: only names graft's own writers
  * produce ("<name>.tempstate<digits>" for an index, data shard, .meta or the
@@ -715,6 +731,48 @@ static graft_code meta_export(graft_saver *s, const char *prefix, graft_status *
     return rc;
 }
 
+/* Removes the entries named in skip[0..1] from the retention list. */
+static void drop_listed(graft_saver *s, char *const *skip)
+{
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; skip[k] && i < s->nlast; i++)
+            if (!strcmp(s->last_path[i], skip[k])) list_remove(s->last_path, s->last_ts, &s->nlast, i--, true);
+}
+
+/* Removes the checkpoint at prefix if any of it exists (errors ignored: what is
+ * left is an unnamed copy, removed by a later save). */
+static void remove_quietly(const char *prefix)
+{
+    graft_status st;
+    if (prefix) (void)graft_ckpt_remove(prefix, &st);
+}
+
+/* The bundle at prefix (data, then index last) and, if asked for, its .meta. */
+static graft_code write_files(graft_saver *s, graft_session *sess, const char *prefix, graft_status *st)
+{
+    graft_code rc = GRAFT_OK;
+    graft_ckpt_writer *w = graft_ckpt_writer_new(prefix, st);
+    if (!w) rc = st ? st->code : GRAFT_ERR_IO;
+    for (int i = 0; i < s->n && rc == GRAFT_OK; i++)
+        rc = graft_ckpt_writer_add(w, s->keys[i], graft_session_variable_storage(sess, s->vars[i]), st);
+    if (rc == GRAFT_OK) rc = graft_ckpt_writer_finish(w, st);
+    graft_ckpt_writer_free(w);
+    if (rc == GRAFT_OK && s->opts.write_meta_graph) rc = meta_export(s, prefix, st);
+    return rc;
+}
+
+static bool index_exists_at(const char *prefix)
+{
+    size_t n = strlen(prefix);
+    char *idx = graftI_malloc(n + 7);
+    if (!idx) return false;
+    memcpy(idx, prefix, n);
+    memcpy(idx + n, ".index", 7);
+    bool ok = graftI_ck_exists(idx);
+    graftI_free(idx);
+    return ok;
+}
+
 graft_code graft_saver_save(graft_saver *s, graft_session *sess, const char *save_path, int64_t global_step,
                             char *out_prefix, size_t cap, graft_status *st)
 {
@@ -777,24 +835,69 @@ graft_code graft_saver_save(graft_saver *s, graft_session *sess, const char *sav
         graftI_free(s->recovered_dir);
         s->recovered_dir = graftI_strdup(dir);
     }
-    /* 2. the bundle: data, then index last (see writer.c) */
-    if (rc == GRAFT_OK) {
-        graft_ckpt_writer *w = graft_ckpt_writer_new(prefix, st);
-        if (!w) rc = st ? st->code : GRAFT_ERR_IO;
-        for (int i = 0; i < s->n && rc == GRAFT_OK; i++)
-            rc = graft_ckpt_writer_add(w, s->keys[i], graft_session_variable_storage(sess, s->vars[i]), st);
-        if (rc == GRAFT_OK) rc = graft_ckpt_writer_finish(w, st);
-        graft_ckpt_writer_free(w);
+    /* 2. a checkpoint already at this very prefix (saving again without a global
+     * step) cannot be replaced atomically: index and data are two files. The new
+     * values go first to "<prefix>.graft-swap" and the state file names that copy,
+     * so a crash (or an I/O error) while the prefix itself is rewritten leaves the
+     * state naming a complete checkpoint; at the end the state names the prefix
+     * again and the copy is removed. */
+    /* Its two possible names, "<prefix>.graft-swap" and "...-1": one the state file
+     * lists (after a crash) is never rewritten; copies listed or left over are
+     * removed once the state file names the prefix again. */
+    char *cand[2] = {NULL, NULL};
+    bool listed[2] = {false, false};
+    char *swap = NULL;
+    bool swap_named = false;
+    if (rc == GRAFT_OK && global_step < 0) {
+        size_t sl = strlen(prefix) + 16;
+        for (int k = 0; k < 2 && rc == GRAFT_OK; k++) {
+            if (!(cand[k] = graftI_malloc(sl))) {
+                rc = graft_status_set(st, GRAFT_ERR_NOMEM, "out of memory");
+                break;
+            }
+            snprintf(cand[k], sl, k ? "%s.graft-swap-1" : "%s.graft-swap", prefix);
+            for (int i = 0; i < s->nlast; i++) listed[k] = listed[k] || !strcmp(s->last_path[i], cand[k]);
+        }
     }
-    /* 3. the meta graph, so the state file never names a checkpoint without its .meta */
-    if (rc == GRAFT_OK && s->opts.write_meta_graph) rc = meta_export(s, prefix, st);
+    if (rc == GRAFT_OK && global_step < 0 && index_exists_at(prefix)) {
+        swap = !listed[0] ? cand[0] : !listed[1] ? cand[1] : NULL;
+        if (!swap)
+            rc = graft_status_set(st, GRAFT_ERR_FAILED_PRECONDITION,
+                                  "%s: both swap copies are listed in the state file; save once with a global step",
+                                  prefix);
+        if (rc == GRAFT_OK) rc = write_files(s, sess, swap, st);
+        char *skip[2] = {listed[0] ? cand[0] : NULL, listed[1] ? cand[1] : NULL};
+        if (rc == GRAFT_OK) rc = write_state(s, dir, prefix, swap, skip, &swap_named, st);
+        if (rc == GRAFT_OK) swap_named = true;
+    }
+    /* listed copies leave the retention list once a state on disk has dropped them */
+    char *skip[2] = {listed[0] ? cand[0] : NULL, listed[1] ? cand[1] : NULL};
+    if (swap_named) drop_listed(s, skip);
+    /* 3. the bundle (data, then index last; see writer.c) and the meta graph, so the
+     * state file never names a checkpoint without its .meta */
+    if (rc == GRAFT_OK) rc = write_files(s, sess, prefix, st);
     /* 4. retention list and state file (before anything is deleted), 5. deletion */
     char *doomed = NULL;
     if (rc == GRAFT_OK) rc = record_last(s, prefix, st);
     if (rc == GRAFT_OK) doomed = decide_delete(s);
-    if (rc == GRAFT_OK) rc = write_state(s, dir, prefix, st);
+    bool final_named = false;
+    if (rc == GRAFT_OK) rc = write_state(s, dir, prefix, NULL, skip, &final_named, st);
     if (rc == GRAFT_OK) delete_checkpoint(doomed);
     else graftI_free(doomed);
+    if (swap && rc != GRAFT_OK && swap_named && !final_named && st) {
+        /* the state still names the swap copy: the new values, complete */
+        size_t ml = strlen(st->msg);
+        snprintf(st->msg + ml, sizeof st->msg - ml, " (the new values are saved as %s, which the state file names)",
+                 swap);
+    }
+    if (rc == GRAFT_OK) {
+        drop_listed(s, skip);
+        for (int k = 0; k < 2; k++) remove_quietly(cand[k]); /* the swap copy, stale or leftover ones */
+    } else if (swap && !swap_named) {
+        remove_quietly(swap); /* never named: a failed save leaves no new names behind */
+    }
+    graftI_free(cand[0]);
+    graftI_free(cand[1]);
     if (rc == GRAFT_OK && out_prefix && cap) {
         if (strlen(prefix) + 1 > cap)
             rc = graft_status_set(st, GRAFT_ERR_INVALID_ARG, "%s: prefix longer than the output buffer (%zu)", prefix,

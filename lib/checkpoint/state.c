@@ -432,8 +432,10 @@ static void put_double(graftI_ck_buf *b, double v)
  * file (or its absence) is put back: a failed save leaves the state as it was. Only
  * a state known before (read, or known absent) is put back; if that fails too, the
  * new file stays, naming a complete checkpoint, and the message says so. */
-static graft_code write_state_file(const char *path, const uint8_t *data, size_t n, graft_status *st)
+static graft_code write_state_file(const char *path, const uint8_t *data, size_t n, bool *left_new,
+                                   graft_status *st)
 {
+    *left_new = false;
     uint8_t *old = NULL;
     size_t on = 0;
     graft_status rs;
@@ -453,6 +455,7 @@ static graft_code write_state_file(const char *path, const uint8_t *data, size_t
                                                 : graft_status_set(&rs, GRAFT_ERR_NOMEM, "out of memory");
             graftI_free(dir);
         }
+        *left_new = back != GRAFT_OK;
         size_t ml = st ? strlen(st->msg) : 0;
         if (!st) {
         } else if (back == GRAFT_OK)
@@ -468,6 +471,14 @@ static graft_code write_state_file(const char *path, const uint8_t *data, size_t
 graft_code graft_checkpoint_state_write(const char *dir, const char *latest_filename, const graft_checkpoint_state *s,
                                         graft_status *st)
 {
+    bool left_new;
+    return graftI_ck_state_write(dir, latest_filename, s, &left_new, st);
+}
+
+graft_code graftI_ck_state_write(const char *dir, const char *latest_filename, const graft_checkpoint_state *s,
+                                 bool *left_new, graft_status *st)
+{
+    *left_new = false;
     const char *name = state_name(latest_filename);
     if (strchr(name, '/'))
         return graft_status_set(st, GRAFT_ERR_INVALID_ARG, "latest_filename '%s' must not contain a path", name);
@@ -496,7 +507,7 @@ graft_code graft_checkpoint_state_write(const char *dir, const char *latest_file
         rc = graft_status_set(st, GRAFT_ERR_INVALID_ARG,
                               "%s: model_checkpoint_path '%s' would overwrite the state file itself", path,
                               s->model_checkpoint_path);
-    else rc = write_state_file(path, b.p, b.n, st);
+    else rc = write_state_file(path, b.p, b.n, left_new, st);
     graftI_free(path);
     graftI_ck_buf_free(&b);
     if (rc == GRAFT_OK) graft_status_clear(st);

@@ -19,6 +19,11 @@
 #include "rel_fault.h"
 #include "rel_model.h"
 
+/* Overwrite mode: every save goes to the same prefix, without a global step. */
+static bool g_overwrite;
+void rel_kill_set_overwrite(bool on) { g_overwrite = on; }
+static int64_t step_arg(long k) { return g_overwrite ? -1 : (int64_t)k; }
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -83,7 +88,7 @@ static void child_loop(const char *path, long first, int fd)
     for (long k = first;; k++) {
         graft_status st;
         rel_model_set_step(&m, k);
-        if (graft_saver_save(m.sv, m.s, path, k, NULL, 0, &st) != GRAFT_OK) {
+        if (graft_saver_save(m.sv, m.s, path, step_arg(k), NULL, 0, &st) != GRAFT_OK) {
             fprintf(stderr, "kill child: save %ld: %s\n", k, st.msg);
             _exit(3);
         }
@@ -180,7 +185,7 @@ bool rel_kill_random(int kills, unsigned seed, rel_kill_stats *out, char *why, s
             ok = false;
         } else {
             rel_model_set_step(&m, next);
-            if (graft_saver_save(m.sv, m.s, path, next, NULL, 0, &st) != GRAFT_OK) {
+            if (graft_saver_save(m.sv, m.s, path, step_arg(next), NULL, 0, &st) != GRAFT_OK) {
                 snprintf(why, cap, "save after the kills: %s", st.msg);
                 ok = false;
             } else if (rel_count(dir, ".tempstate") != 0) {
@@ -219,11 +224,11 @@ bool rel_kill_every_io_call(rel_kill_stats *out, char *why, size_t cap)
             graft_status st;
             if (!rel_model_new(&m, 3, true, w, sizeof w)) _exit(3);
             rel_model_set_step(&m, 1);
-            if (graft_saver_save(m.sv, m.s, path, 1, NULL, 0, &st) != GRAFT_OK) _exit(3);
+            if (graft_saver_save(m.sv, m.s, path, step_arg(1), NULL, 0, &st) != GRAFT_OK) _exit(3);
             rel_model_set_step(&m, 2);
             rel_io_cfg cfg = {.exit_at = n};
             rel_io_install(&cfg);
-            graft_code rc = graft_saver_save(m.sv, m.s, path, 2, NULL, 0, &st);
+            graft_code rc = graft_saver_save(m.sv, m.s, path, step_arg(2), NULL, 0, &st);
             long calls = rel_io_all_calls();
             rel_io_uninstall();
             if (rc != GRAFT_OK) _exit(3);
@@ -259,7 +264,7 @@ bool rel_kill_every_io_call(rel_kill_stats *out, char *why, size_t cap)
                 ok = false;
             } else {
                 rel_model_set_step(&m, 3);
-                if (graft_saver_save(m.sv, m.s, path, 3, NULL, 0, &st) != GRAFT_OK) {
+                if (graft_saver_save(m.sv, m.s, path, step_arg(3), NULL, 0, &st) != GRAFT_OK) {
                     snprintf(why, cap, "_exit at I/O call %ld, then a new save failed: %s", n, st.msg);
                     ok = false;
                 } else if (rel_count(dir, ".tempstate") != 0) {

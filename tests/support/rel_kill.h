@@ -25,5 +25,8 @@ bool rel_kill_random(int kills, unsigned seed, rel_kill_stats *out, char *why, s
 /* For every N from 1 to the number of I/O calls of a save (+1), a child that saved
  * step 1 _exits at the Nth I/O call of saving step 2. */
 bool rel_kill_every_io_call(rel_kill_stats *out, char *why, size_t cap);
+/* From now on children save every step to the same prefix, without a global step
+ * (the overwrite that graft routes through a "<prefix>.graft-swap" copy). */
+void rel_kill_set_overwrite(bool on);
 
 #endif
