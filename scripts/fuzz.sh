@@ -6,7 +6,8 @@
 # Env: GRAFT_FUZZ_BUILD (build dir, default build-fuzz), JOBS (make -j, default 2),
 # MAX_LEN (libFuzzer -max_len; default per target: meta 32768, state 16384, others
 # libFuzzer's choice from the corpus), NOBUILD=1 (run binaries already built, e.g.
-# a second run beside a long one).
+# a second run beside a long one), RUNS (stop each target after this many executions,
+# libFuzzer -runs; SECONDS still bounds the time).
 # The working corpus grows in $BUILD/corpus/<target> (seeded from tests/fuzz/corpus);
 # findings land in $BUILD/findings/<target>: minimise one, commit it under
 # tests/fuzz/crashes/<target>/ and fix the bug (test_fuzz_replay replays it).
@@ -74,7 +75,7 @@ for t in $TARGETS; do
   case "$t" in meta) ml=32768 ;; state) ml=16384 ;; *) ml=0 ;; esac
   ml=${MAX_LEN:-$ml}
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$BUILD/fuzz_$t" "$corpus" -max_total_time="$SECS" -malloc_limit_mb=512 -rss_limit_mb=2048 -timeout=1 -max_len="$ml" \
+    "$BUILD/fuzz_$t" "$corpus" -max_total_time="$SECS" -malloc_limit_mb=512 -rss_limit_mb=2048 -timeout=1 -max_len="$ml" -runs="${RUNS:--1}" \
     -print_final_stats=1 -artifact_prefix="$found/" -close_fd_mask=3 >"$log" 2>&1 || true
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
