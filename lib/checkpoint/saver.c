@@ -840,10 +840,10 @@ graft_code graft_saver_save(graft_saver *s, graft_session *sess, const char *sav
      * values go first to "<prefix>.graft-swap" and the state file names that copy,
      * so a crash (or an I/O error) while the prefix itself is rewritten leaves the
      * state naming a complete checkpoint; at the end the state names the prefix
-     * again and the copy is removed. */
-    /* Its two possible names, "<prefix>.graft-swap" and "...-1": one the state file
-     * lists (after a crash) is never rewritten; copies listed or left over are
-     * removed once the state file names the prefix again. */
+     * again and the copy is removed. The copy has two possible names, the second
+     * "<prefix>.graft-swap-1": one the state file lists (after a crash) is never
+     * rewritten; copies listed or left over are removed once the state file names
+     * the prefix again. */
     char *cand[2] = {NULL, NULL};
     bool listed[2] = {false, false};
     char *swap = NULL;
@@ -859,6 +859,7 @@ graft_code graft_saver_save(graft_saver *s, graft_session *sess, const char *sav
             for (int i = 0; i < s->nlast; i++) listed[k] = listed[k] || !strcmp(s->last_path[i], cand[k]);
         }
     }
+    char *skip[2] = {listed[0] ? cand[0] : NULL, listed[1] ? cand[1] : NULL};
     if (rc == GRAFT_OK && global_step < 0 && index_exists_at(prefix)) {
         swap = !listed[0] ? cand[0] : !listed[1] ? cand[1] : NULL;
         if (!swap)
@@ -866,12 +867,10 @@ graft_code graft_saver_save(graft_saver *s, graft_session *sess, const char *sav
                                   "%s: both swap copies are listed in the state file; save once with a global step",
                                   prefix);
         if (rc == GRAFT_OK) rc = write_files(s, sess, swap, st);
-        char *skip[2] = {listed[0] ? cand[0] : NULL, listed[1] ? cand[1] : NULL};
         if (rc == GRAFT_OK) rc = write_state(s, dir, prefix, swap, skip, &swap_named, st);
         if (rc == GRAFT_OK) swap_named = true;
     }
     /* listed copies leave the retention list once a state on disk has dropped them */
-    char *skip[2] = {listed[0] ? cand[0] : NULL, listed[1] ? cand[1] : NULL};
     if (swap_named) drop_listed(s, skip);
     /* 3. the bundle (data, then index last; see writer.c) and the meta graph, so the
      * state file never names a checkpoint without its .meta */
