@@ -47,6 +47,22 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The whole file (malloc'd), NULL if it cannot be opened. */
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, len = 0, r;
+    uint8_t *buf = malloc(cap);
+    while ((r = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += r;
+        if (len == cap) buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    *n = len;
+    return buf;
+}
+
 /* Runs every file of dir through fn; returns the number of files. */
 static int replay_dir(const char *dir, fz_fn fn, double *slowest, char *slowest_name, size_t cap)
 {
@@ -58,16 +74,9 @@ static int replay_dir(const char *dir, fz_fn fn, double *slowest, char *slowest_
         if (de->d_name[0] == '.') continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f) continue;
-        size_t cap2 = 1 << 16, len = 0;
-        uint8_t *buf = malloc(cap2);
-        size_t r;
-        while ((r = fread(buf + len, 1, cap2 - len, f)) > 0) {
-            len += r;
-            if (len == cap2) buf = realloc(buf, cap2 *= 2);
-        }
-        fclose(f);
+        size_t len;
+        uint8_t *buf = slurp(path, &len);
+        if (!buf) continue;
         double t0 = mono();
         fn(buf, len);
         double dt = mono() - t0;
@@ -123,20 +132,6 @@ static bool m_v1(const char *rel, const char *base)
 /* V2 pairs as fuzz_bundle frames them: 4-byte index length, index, data shard 0. */
 static bool m_bundle(const char *rel, const char *base) { (void)rel; return ends(base, ".index"); }
 
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, len = 0, r;
-    uint8_t *buf = malloc(cap);
-    while ((r = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += r;
-        if (len == cap) buf = realloc(buf, cap *= 2);
-    }
-    fclose(f);
-    *n = len;
-    return buf;
-}
 
 static int fixture_walk(const char *dir, const char *rel, fz_match m, bool bundle, fz_fn fn)
 {
