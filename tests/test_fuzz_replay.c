@@ -37,6 +37,10 @@
 #define LLVMFuzzerTestOneInput fuzz_npy_one
 #include "fuzz/fuzz_npy.c"
 #undef LLVMFuzzerTestOneInput
+#define FUZZ_H5_IN_PROCESS 0 /* through the child process, as graft_dataset_load_h5 runs by default */
+#define LLVMFuzzerTestOneInput fuzz_h5_one
+#include "fuzz/fuzz_h5.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fz_fn)(const uint8_t *, size_t);
 
@@ -124,6 +128,7 @@ static bool m_index(const char *rel, const char *base) { (void)rel; return ends(
 static bool m_meta(const char *rel, const char *base) { (void)rel; return ends(base, ".meta") || !strcmp(base, "saved_model.pb"); }
 static bool m_state(const char *rel, const char *base) { (void)rel; return !strcmp(base, "checkpoint"); }
 static bool m_npy(const char *rel, const char *base) { (void)rel; return ends(base, ".npy"); }
+static bool m_h5(const char *rel, const char *base) { (void)rel; return ends(base, ".h5") || ends(base, ".hdf5"); }
 static bool m_v1(const char *rel, const char *base)
 {
     return !strncmp(rel, "tf1v1/", 6) && !ends(base, ".meta") && !ends(base, ".json") && !ends(base, ".txt") &&
@@ -230,11 +235,21 @@ static void test_npy(void **s)
     replay_fixtures("npy", m_npy, false, fuzz_npy_one, 10);
 }
 
+/* libhdf5's own findings (huge allocations, leaks) are in crashes/h5: replayed through
+ * the isolated default path they must end in clean errors. */
+static void test_h5(void **s)
+{
+    (void)s;
+    replay("h5", fuzz_h5_one, 10);
+    replay_fixtures("h5", m_h5, false, fuzz_h5_one, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index), cmocka_unit_test(test_bundle), cmocka_unit_test(test_entries), cmocka_unit_test(test_v1),
         cmocka_unit_test(test_meta),  cmocka_unit_test(test_state),  cmocka_unit_test(test_npy),
+        cmocka_unit_test(test_h5),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     return rc;

@@ -36,6 +36,18 @@
  * by graft before libhdf5 decodes it, ranks, types, chunk shapes and element
  * counts checked before reading. libhdf5's own allocations do not go through
  * graft's allocator hook; zlib's do.
+ *
+ * libhdf5 1.10 itself still misbehaves on crafted files (fuzzing finds inputs
+ * of a few KB that make it allocate gigabytes, leak, or crash), so by default
+ * the file bytes are read here (through the I/O hooks) and parsed in a forked
+ * child process, with an address-space limit (what this process maps plus
+ * 2 x max_bytes + 1 GiB; none under sanitizers) and a deadline (h5_timeout_s).
+ * The decoded arrays come back through a pipe and are checked again (shape,
+ * caps, labels >= 0, finite floats). A crash, a hang or an exhausted limit in
+ * the child is a GRAFT_ERR_CORRUPT / GRAFT_ERR_IO naming the file and how the
+ * child ended; this process is untouched. The cost is a fork (copy-on-write)
+ * and one copy of the arrays. h5_in_process = true skips the child (no fork,
+ * e.g. where fork is unavailable), with libhdf5's risks.
  */
 #ifndef GRAFT_DATA_H
 #define GRAFT_DATA_H
@@ -67,6 +79,8 @@ typedef struct graft_data_opts {
     bool relabel;            /* needs classes: label classes[i] becomes i (5,6,7,8,9 -> 0..4) */
     int64_t limit;           /* keep at most this many examples, the first in file order; 0 = all */
     int64_t max_bytes;       /* cap for input files and decoded arrays; 0 = GRAFT_DATA_DEFAULT_MAX_BYTES */
+    bool h5_in_process;      /* HDF5: parse in this process instead of a child (see below) */
+    double h5_timeout_s;     /* HDF5: the child's deadline; 0 = 60 s + 1 s per 10 MB of file */
 } graft_data_opts;
 
 /* dir NULL, split train, no class filter, no limit, default cap. */

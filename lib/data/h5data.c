@@ -334,14 +334,9 @@ static bool has_signature(const uint8_t *p, size_t len)
     return false;
 }
 
-static graft_dataset *load_image(const void *data, size_t len, const char *name, const graft_data_opts *o,
-                                 graft_status *st)
+graft_dataset *graftI_h5_parse(const void *data, size_t len, const char *name, const graft_data_opts *o,
+                               graft_status *st)
 {
-    if (!data || !has_signature(data, len))
-        return graft_status_set(st, GRAFT_ERR_CORRUPT,
-                                "%s: offset 0: not an HDF5 file (no superblock signature in %zu bytes)", name,
-                                len),
-               NULL;
     char eb[200];
     h5_quiet q;
     quiet_on(&q);
@@ -410,6 +405,20 @@ out:
     graftI_free(lb.data);
     graftI_free(labels);
     return ds;
+}
+
+/* Checks the signature here (no child for a file that is not HDF5), then parses in a
+ * child process unless the options ask for this one. */
+static graft_dataset *load_image(const void *data, size_t len, const char *name, const graft_data_opts *o,
+                                 graft_status *st)
+{
+    if (!data || !has_signature(data, len))
+        return graft_status_set(st, GRAFT_ERR_CORRUPT,
+                                "%s: offset 0: not an HDF5 file (no superblock signature in %zu bytes)", name,
+                                len),
+               NULL;
+    return o->h5_in_process ? graftI_h5_parse(data, len, name, o, st)
+                            : graftI_h5_parse_isolated(data, len, name, o, st);
 }
 
 graft_dataset *graft_dataset_load_h5_image(const void *data, size_t len, const char *name,

@@ -450,7 +450,7 @@ graft_code graft_meta_graph_export_buffer(graft_graph *g, const graft_saver *sav
     gd.n_node = (size_t)nops;
     for (size_t k = 0; k < oplist.n_op; k++) /* graft's marker is not for the file */
         for (size_t j = 0; j < oplist.op[k]->n_attr; j++)
-            if (oplist.op[k]->attr[j]->description == (char *)GRAFTI_MG_NEWER_ATTR ||
+            if (oplist.op[k]->attr[j]->description &&
                 !strcmp(oplist.op[k]->attr[j]->description, GRAFTI_MG_NEWER_ATTR))
                 oplist.op[k]->attr[j]->description = (char *)protobuf_c_empty_string;
 
