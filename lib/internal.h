@@ -39,6 +39,16 @@ GRAFTI_FUNC void *graftI_realloc(void *p, size_t n);
 GRAFTI_FUNC void graftI_free(void *p);
 GRAFTI_FUNC char *graftI_strdup(const char *s);
 GRAFTI_FUNC char *graftI_strndup(const char *s, size_t n);
+
+/* Growable byte buffer (checkpoint encoders, HDF5 child results; put in
+ * lib/checkpoint/crc32c.c); after an allocation failure `oom` is set and further
+ * puts are ignored, so callers check once at the end. */
+typedef struct graftI_ck_buf {
+    uint8_t *p;
+    size_t n, cap;
+    bool oom;
+} graftI_ck_buf;
+GRAFTI_FUNC bool graftI_ck_buf_put(graftI_ck_buf *b, const void *data, size_t n);
 /* Checked arithmetic: false on overflow. */
 GRAFTI_FUNC bool graftI_mul_size(size_t a, size_t b, size_t *out);
 GRAFTI_FUNC bool graftI_add_size(size_t a, size_t b, size_t *out);

@@ -7,7 +7,9 @@
 # MAX_LEN (libFuzzer -max_len; default per target: meta 32768, state 16384, others
 # libFuzzer's choice from the corpus), NOBUILD=1 (run binaries already built, e.g.
 # a second run beside a long one), RUNS (stop each target after this many executions,
-# libFuzzer -runs; SECONDS still bounds the time).
+# libFuzzer -runs; SECONDS still bounds the time), KEEP_GOING=1 (libFuzzer fork mode:
+# crashes, OOMs and timeouts are saved and the run goes on; for h5, whose findings are
+# mostly libhdf5's own and contained by graft's child process, to be triaged by stack).
 # The working corpus grows in $BUILD/corpus/<target> (seeded from tests/fuzz/corpus);
 # findings land in $BUILD/findings/<target>: minimise one, commit it under
 # tests/fuzz/crashes/<target>/ and fix the bug (test_fuzz_replay replays it).
@@ -62,6 +64,8 @@ seed_fixtures() {
   done
 }
 
+KEEP=""
+[ "${KEEP_GOING:-0}" = 1 ] && KEEP="-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1"
 printf '%-8s %12s %10s %8s %s\n' target executions exec/s findings seconds
 total=0
 nfind=0
@@ -83,9 +87,13 @@ for t in $TARGETS; do
   [ "$t" = h5 ] && leaks=0 mlim=2048
   ASAN_OPTIONS=detect_leaks=$leaks:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$BUILD/fuzz_$t" "$corpus" -max_total_time="$SECS" -malloc_limit_mb="$mlim" -rss_limit_mb=2048 -timeout=1 -max_len="$ml" -runs="${RUNS:--1}" \
-    -print_final_stats=1 -artifact_prefix="$found/" -close_fd_mask=3 >"$log" 2>&1 || true
+    -print_final_stats=1 -artifact_prefix="$found/" -close_fd_mask=3 $KEEP >"$log" 2>&1 || true
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  if [ -n "$KEEP" ]; then # fork mode prints "#N: cov: ... exec/s: R ..." lines instead
+    execs=$(sed -n 's/^#\([0-9][0-9]*\): cov:.*/\1/p' "$log" | tail -1)
+    rate=$(sed -n 's/^#[0-9][0-9]*: cov:.* exec\/s: \([0-9]*\).*/\1/p' "$log" | tail -1)
+  fi
   after=$(ls "$found" | wc -l)
   f=$((after - before))
   printf '%-8s %12s %10s %8s %s\n' "$t" "${execs:-?}" "${rate:-?}" "$f" "$SECS"

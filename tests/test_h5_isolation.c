@@ -162,13 +162,15 @@ static void test_child_error_message(void **state)
     assert_null(strstr(st.msg, "child process")); /* the parser's own message, not a crash report */
 }
 
-/* Files on which fuzzing made libhdf5 1.10 allocate 1.7 GB or leak (tests/fuzz/crashes/h5):
- * isolated, they end in an error and this process allocates nothing for them. */
+/* Files on which fuzzing made libhdf5 1.10 allocate 1.7 GB, leak, or dereference NULL
+ * (tests/fuzz/crashes/h5): isolated, they end in an error and this process neither
+ * allocates nor crashes for them. */
 static void test_libhdf5_findings_contained(void **state)
 {
     (void)state;
     const char *files[] = {GRAFT_SOURCE_DIR "/tests/fuzz/crashes/h5/libhdf5-alloc-1.7GB-local-heap",
-                           GRAFT_SOURCE_DIR "/tests/fuzz/crashes/h5/libhdf5-leak-local-heap"};
+                           GRAFT_SOURCE_DIR "/tests/fuzz/crashes/h5/libhdf5-leak-local-heap",
+                           GRAFT_SOURCE_DIR "/tests/fuzz/crashes/h5/libhdf5-segv-local-heap"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         graft_status st;
         graft_data_opts o;
@@ -178,6 +180,27 @@ static void test_libhdf5_findings_contained(void **state)
         print_message("%s\n", ds ? "loaded" : st.msg);
         assert_null(ds);
         assert_non_null(strstr(st.msg, "crashes/h5/libhdf5-"));
+        if (strstr(files[i], "segv")) assert_non_null(strstr(st.msg, "killed by signal 11"));
+    }
+}
+
+/* Heap over-reads the fuzzer found in libhdf5's chunk copying (garbage index entries, a
+ * short unfiltered chunk) are refused by graft's own checks before libhdf5 reads, so
+ * even in process (under ASan in the sanitizer build) nothing is over-read. */
+static void test_chunk_index_checked_in_process(void **state)
+{
+    (void)state;
+    const char *files[] = {GRAFT_SOURCE_DIR "/tests/fuzz/crashes/h5/libhdf5-overread-garbage-chunk-index",
+                           GRAFT_SOURCE_DIR "/tests/fuzz/crashes/h5/libhdf5-overread-short-chunk"};
+    const char *expect[] = {"the chunk index lists 6 chunks, 1 of them at valid coordinates",
+                            "unfiltered chunk of 32 bytes (48 expected)"};
+    for (int i = 0; i < 2; i++) {
+        graft_status st;
+        graft_dataset *ds = load(files[i], true, 0, &st);
+        assert_null(ds);
+        print_message("%s\n", st.msg);
+        assert_int_equal(st.code, GRAFT_ERR_CORRUPT);
+        if (!strstr(st.msg, expect[i])) fail_msg("'%s' not in: %s", expect[i], st.msg);
     }
 }
 
@@ -191,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_child_limits),
         cmocka_unit_test(test_child_error_message),
         cmocka_unit_test(test_libhdf5_findings_contained),
+        cmocka_unit_test(test_chunk_index_checked_in_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

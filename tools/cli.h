@@ -10,12 +10,13 @@
 #ifndef GRAFT_TOOLS_CLI_H
 #define GRAFT_TOOLS_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /*        name     usage (after "graft <name>")                                      summary */
 #define GRAFT_CLI_COMMANDS(X)                                                                                  \
-    X(inspect, "[--json] [--stats] [--tensor NAME] PATH", "list a checkpoint's tensors (V1/V2, any TF)")       \
-    X(convert, "SRC DST [--vars NAME,...] [--rename OLD=NEW,...]", "write a V2 copy of any checkpoint")        \
+    X(inspect, "[--json] [--stats] [--tensor NAME] PATH", "list a checkpoint's tensors (V1/V2, any TF) or a Keras .h5's weights")       \
+    X(convert, "SRC DST [--vars NAME,...] [--rename OLD=NEW,...]", "write a V2 copy of any checkpoint or Keras .h5")        \
     X(data, "fashion-mnist [--classes 5,6,7,8,9] [--relabel] [--limit N] [--split train|test] OUT.h5", \
       "write Fashion-MNIST (or some classes of it) as an HDF5 dataset")                                  \
     X(run, "--meta FILE.meta [--ckpt PATH] --feed NAME:0=IN.npy ... --fetch NAME:0=OUT.npy ... [--target OP]", \
@@ -37,5 +38,7 @@ typedef struct graft_cli_cmd {
 
 /* Prints "usage: graft <cmd> <usage>" for a registered command to f. */
 void graft_cli_print_usage(FILE *f, const char *cmd);
+/* true when path is a file starting with the HDF5 signature (a Keras .h5). */
+bool graft_cli_is_hdf5(const char *path);
 
 #endif

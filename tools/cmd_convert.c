@@ -1,5 +1,6 @@
 /* tools/cmd_convert.c - `graft convert SRC DST [--vars NAME,...] [--rename OLD=NEW,...]`:
- * reads any checkpoint graft can read (V1, V2, TF2 object-based) and writes the chosen
+ * reads any checkpoint graft can read (V1, V2, TF2 object-based) or the weights of a
+ * Keras HDF5 file (graft/keras.h; names "conv2d_1/kernel") and writes the chosen
  * tensors, bit-identical, under their new names as a V2 checkpoint at prefix DST, plus
  * a `checkpoint` state file naming it (relative path) in DST's directory. */
 #include <stdbool.h>
@@ -45,6 +46,51 @@ static void free_list(char **v, int n)
     free(v);
 }
 
+/* What is converted: a checkpoint, or the weights of a Keras file. */
+typedef struct source {
+    graft_ckpt_reader *r;
+    graft_keras_weights *kw;
+    const char *name; /* for messages */
+} source;
+
+static bool src_open(source *s, const char *path, graft_status *st)
+{
+    memset(s, 0, sizeof *s);
+    if (graft_cli_is_hdf5(path)) {
+        s->kw = graft_keras_weights_read(path, NULL, st);
+        s->name = path;
+        return s->kw != NULL;
+    }
+    s->r = graft_ckpt_reader_open(path, NULL, st);
+    if (s->r) s->name = graft_ckpt_reader_prefix(s->r);
+    return s->r != NULL;
+}
+
+static int src_count(const source *s)
+{
+    return s->kw ? graft_keras_num_weights(s->kw) : graft_ckpt_reader_num_entries(s->r);
+}
+
+static const char *src_key(const source *s, int i)
+{
+    if (s->kw) return graft_keras_weight_name(s->kw, i);
+    graft_ckpt_entry e;
+    graft_ckpt_reader_entry(s->r, i, &e);
+    return e.name;
+}
+
+static int src_find(const source *s, const char *key)
+{
+    return s->kw ? graft_keras_find_weight(s->kw, key) : graft_ckpt_reader_find(s->r, key);
+}
+
+static graft_code src_read(const source *s, const char *key, graft_tensor **t, graft_status *st)
+{
+    if (!s->kw) return graft_ckpt_reader_read(s->r, key, t, st);
+    *t = graft_tensor_copy(graft_keras_weight_tensor(s->kw, graft_keras_find_weight(s->kw, key)), st);
+    return *t ? GRAFT_OK : st->code;
+}
+
 static int cmp_item(const void *a, const void *b) { return strcmp(((const item *)a)->dst, ((const item *)b)->dst); }
 
 int graft_cmd_convert(int argc, char **argv)
@@ -71,8 +117,8 @@ int graft_cmd_convert(int argc, char **argv)
         return 2;
     }
     graft_status st;
-    graft_ckpt_reader *r = graft_ckpt_reader_open(src, NULL, &st);
-    if (!r) {
+    source sr;
+    if (!src_open(&sr, src, &st)) {
         fprintf(stderr, "graft convert: %s\n", st.msg);
         return 1;
     }
@@ -80,7 +126,7 @@ int graft_cmd_convert(int argc, char **argv)
     char **vl = NULL, **rl = NULL;
     item *items = NULL;
     graft_ckpt_writer *w = NULL;
-    if (!strcmp(graft_ckpt_reader_prefix(r), dst)) {
+    if (sr.r && !strcmp(graft_ckpt_reader_prefix(sr.r), dst)) {
         fprintf(stderr, "graft convert: %s: destination is the source checkpoint\n", dst);
         goto done;
     }
@@ -89,9 +135,9 @@ int graft_cmd_convert(int argc, char **argv)
         nv = split(vars, &vl);
         items = calloc((size_t)(nv ? nv : 1), sizeof *items);
         for (int i = 0; items && i < nv; i++) {
-            int k = graft_ckpt_reader_find(r, vl[i]);
+            int k = src_find(&sr, vl[i]);
             if (k < 0) {
-                fprintf(stderr, "graft convert: %s: %s: no such tensor\n", graft_ckpt_reader_prefix(r), vl[i]);
+                fprintf(stderr, "graft convert: %s: %s: no such tensor\n", sr.name, vl[i]);
                 goto done;
             }
             for (int j = 0; j < n; j++)
@@ -99,18 +145,12 @@ int graft_cmd_convert(int argc, char **argv)
                     fprintf(stderr, "graft convert: --vars names %s twice\n", vl[i]);
                     goto done;
                 }
-            graft_ckpt_entry e;
-            graft_ckpt_reader_entry(r, k, &e);
-            items[n++].src = e.name;
+            items[n++].src = src_key(&sr, k);
         }
     } else {
-        int ne = graft_ckpt_reader_num_entries(r);
+        int ne = src_count(&sr);
         items = calloc((size_t)(ne ? ne : 1), sizeof *items);
-        for (int i = 0; items && i < ne; i++) {
-            graft_ckpt_entry e;
-            graft_ckpt_reader_entry(r, i, &e);
-            items[n++].src = e.name;
-        }
+        for (int i = 0; items && i < ne; i++) items[n++].src = src_key(&sr, i);
     }
     if (!items) {
         fprintf(stderr, "graft convert: out of memory\n");
@@ -156,7 +196,7 @@ int graft_cmd_convert(int argc, char **argv)
     }
     for (int i = 0; i < n; i++) {
         graft_tensor *t = NULL;
-        if (graft_ckpt_reader_read(r, items[i].src, &t, &st) != GRAFT_OK ||
+        if (src_read(&sr, items[i].src, &t, &st) != GRAFT_OK ||
             graft_ckpt_writer_add(w, items[i].dst, t, &st) != GRAFT_OK) {
             fprintf(stderr, "graft convert: %s\n", st.msg);
             graft_tensor_free(t);
@@ -169,24 +209,13 @@ int graft_cmd_convert(int argc, char **argv)
         goto done;
     }
     /* the state file beside it, naming it by a relative path */
-    {
-        const char *slash = strrchr(dst, '/');
-        char *dir = slash ? strndup(dst, slash == dst ? 1 : (size_t)(slash - dst)) : strdup(".");
-        char *base = (char *)(slash ? slash + 1 : dst);
-        graft_checkpoint_state cs;
-        memset(&cs, 0, sizeof cs);
-        cs.model_checkpoint_path = base;
-        cs.all_model_checkpoint_paths = &base;
-        cs.n_paths = 1;
-        graft_code c = dir ? graft_checkpoint_state_write(dir, NULL, &cs, &st) : GRAFT_ERR_NOMEM;
-        free(dir);
-        if (c != GRAFT_OK) {
-            fprintf(stderr, "graft convert: %s\n", st.msg);
-            goto done;
-        }
+    if (graft_checkpoint_state_write_for(dst, &st) != GRAFT_OK) {
+        fprintf(stderr, "graft convert: %s\n", st.msg);
+        goto done;
     }
-    printf("wrote %d tensor%s from %s (%s) to %s (V2)\n", n, n == 1 ? "" : "s", graft_ckpt_reader_prefix(r),
-           graft_ckpt_reader_format(r) == GRAFT_CKPT_V1 ? "V1" : "V2", dst);
+    printf("wrote %d tensor%s from %s (%s) to %s (V2)\n", n, n == 1 ? "" : "s", sr.name,
+           sr.kw ? graft_keras_weights_layout(sr.kw) : graft_ckpt_reader_format(sr.r) == GRAFT_CKPT_V1 ? "V1" : "V2",
+           dst);
     rc = 0;
 done:
     graft_ckpt_writer_free(w);
@@ -194,6 +223,7 @@ done:
     free(items);
     free_list(vl, nv);
     free_list(rl, nr);
-    graft_ckpt_reader_free(r);
+    graft_ckpt_reader_free(sr.r);
+    graft_keras_weights_free(sr.kw);
     return rc;
 }

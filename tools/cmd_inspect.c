@@ -321,6 +321,75 @@ static void print_values(FILE *f, const graft_tensor *t, bool json)
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
+/* A Keras HDF5 file: its layout and versions, then every weight (TensorFlow name,
+ * dtype, shape, statistics, the dataset it came from); --tensor prints one. */
+static int inspect_keras(const char *path, bool json, bool want_stats, const char *tensor)
+{
+    graft_status st;
+    graft_keras_weights *kw = graft_keras_weights_read(path, NULL, &st);
+    if (!kw) {
+        fprintf(stderr, "graft inspect: %s\n", st.msg);
+        return 1;
+    }
+    int n = graft_keras_num_weights(kw);
+    if (tensor) {
+        int k = graft_keras_find_weight(kw, tensor);
+        if (k < 0) {
+            fprintf(stderr, "graft inspect: %s: %s: no such weight\n", path, tensor);
+            graft_keras_weights_free(kw);
+            return 1;
+        }
+        const graft_tensor *t = graft_keras_weight_tensor(kw, k);
+        graft_shape sh = graft_tensor_shape(t);
+        printf("%s %s ", tensor, graft_dtype_name(graft_tensor_dtype(t)));
+        print_shape(stdout, &sh, false);
+        printf("\n");
+        print_values(stdout, t, false);
+        if (graft_tensor_num_elements(t) == 0 || graft_tensor_rank(t) == 0) printf("\n");
+        graft_keras_weights_free(kw);
+        return 0;
+    }
+    int width = 4;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(graft_keras_weight_name(kw, i)) > width) width = (int)strlen(graft_keras_weight_name(kw, i));
+    if (json) {
+        printf("{\"path\": ");
+        json_string(stdout, path, strlen(path));
+        printf(", \"format\": \"%s\", \"keras_version\": ", graft_keras_weights_layout(kw));
+        json_string(stdout, graft_keras_weights_keras_version(kw), strlen(graft_keras_weights_keras_version(kw)));
+        printf(", \"tensors\": [");
+    } else {
+        const char *v = graft_keras_weights_keras_version(kw), *b = graft_keras_weights_backend(kw);
+        printf("%s (Keras %s%s%s%s%s, %d layers, %d weights)\n", path, graft_keras_weights_layout(kw), *v ? ", " : "",
+               v, *b ? ", " : "", b, graft_keras_num_layers(kw), n);
+    }
+    for (int i = 0; i < n; i++) {
+        const graft_tensor *t = graft_keras_weight_tensor(kw, i);
+        graft_shape sh = graft_tensor_shape(t);
+        stats s = {0};
+        if ((want_stats || json) && kind_of(graft_tensor_dtype(t)) != K_NONE) compute_stats(t, &s, json);
+        const char *name = graft_keras_weight_name(kw, i), *dn = graft_dtype_name(graft_tensor_dtype(t));
+        if (json) {
+            printf("%s\n  {\"name\": ", i ? "," : "");
+            json_string(stdout, name, strlen(name));
+            printf(", \"dtype\": \"%s\", \"shape\": ", dn);
+            print_shape(stdout, &sh, true);
+            printf(", \"path\": ");
+            json_string(stdout, graft_keras_weight_path(kw, i), strlen(graft_keras_weight_path(kw, i)));
+            printf(", \"sum\": %s, \"min\": %s, \"max\": %s}", s.ok ? s.sum : "null", s.ok ? s.min : "null",
+                   s.ok ? s.max : "null");
+        } else {
+            printf("%-*s  %-9s ", width, name, dn);
+            print_shape(stdout, &sh, false);
+            if (s.ok) printf("  sum=%s min=%s max=%s", s.sum, s.min, s.max);
+            printf("  (%s)\n", graft_keras_weight_path(kw, i));
+        }
+    }
+    if (json) printf("%s]}\n", n ? "\n" : "");
+    graft_keras_weights_free(kw);
+    return 0;
+}
+
 int graft_cmd_inspect(int argc, char **argv)
 {
     bool json = false, want_stats = false;
@@ -344,6 +413,7 @@ int graft_cmd_inspect(int argc, char **argv)
         graft_cli_print_usage(stderr, "inspect");
         return 2;
     }
+    if (graft_cli_is_hdf5(path)) return inspect_keras(path, json, want_stats, tensor);
     graft_status st;
     graft_ckpt_reader *r = graft_ckpt_reader_open(path, NULL, &st);
     if (!r) {

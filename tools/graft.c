@@ -32,6 +32,16 @@ static void help(FILE *f)
     fprintf(f, "\n`graft <command> --help` shows a command's options; `graft --version` the version.\n");
 }
 
+bool graft_cli_is_hdf5(const char *path)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[8];
+    FILE *f = fopen(path, "rb");
+    bool yes = f && fread(b, 1, 8, f) == 8 && !memcmp(b, sig, 8);
+    if (f) fclose(f);
+    return yes;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {

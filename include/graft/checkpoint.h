@@ -155,6 +155,10 @@ GRAFT_API void graft_checkpoint_state_free(graft_checkpoint_state *s);
  * does the new file stay, which the message says. */
 GRAFT_API graft_code graft_checkpoint_state_write(const char *dir, const char *latest_filename,
                                                   const graft_checkpoint_state *s, graft_status *st);
+/* Writes (atomically) a `checkpoint` file in prefix's directory whose
+ * model_checkpoint_path and only entry is prefix's basename, as a Saver does after
+ * saving there; for checkpoints written with graft_ckpt_writer. */
+GRAFT_API graft_code graft_checkpoint_state_write_for(const char *prefix, graft_status *st);
 /* Resolves an entry of a state file in dir as TensorFlow does (relative paths
  * are joined onto dir). Without GRAFT_CKPT_ALLOW_OUTSIDE_DIR an entry leading
  * outside dir is refused, except that an absolute path whose checkpoint is gone

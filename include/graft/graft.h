@@ -36,5 +36,6 @@
 #include "graft/optim.h"
 #include "graft/data.h"
 #include "graft/npy.h"
+#include "graft/keras.h"
 
 #endif

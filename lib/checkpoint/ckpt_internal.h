@@ -50,14 +50,6 @@ GRAFTI_FUNC size_t graftI_ck_varint32(const uint8_t *p, size_t n, uint32_t *v);
 /* Encodes v into out (>= 10 bytes); returns the length. */
 GRAFTI_FUNC size_t graftI_ck_enc_varint64(uint8_t *out, uint64_t v);
 
-/* Growable byte buffer; after an allocation failure `oom` is set and further
- * puts are ignored, so callers check once at the end. */
-typedef struct graftI_ck_buf {
-    uint8_t *p;
-    size_t n, cap;
-    bool oom;
-} graftI_ck_buf;
-GRAFTI_FUNC bool graftI_ck_buf_put(graftI_ck_buf *b, const void *data, size_t n);
 GRAFTI_FUNC bool graftI_ck_buf_varint(graftI_ck_buf *b, uint64_t v);
 GRAFTI_FUNC bool graftI_ck_buf_le32(graftI_ck_buf *b, uint32_t v);
 GRAFTI_FUNC void graftI_ck_buf_free(graftI_ck_buf *b);

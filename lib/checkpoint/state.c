@@ -711,3 +711,21 @@ graft_code graft_latest_checkpoint(const char *dir, char *out, size_t cap, graft
 {
     return graft_latest_checkpoint_ex(dir, NULL, 0, out, cap, st);
 }
+
+graft_code graft_checkpoint_state_write_for(const char *prefix, graft_status *st)
+{
+    if (!prefix || !*prefix)
+        return graft_status_set(st, GRAFT_ERR_INVALID_ARG, "graft_checkpoint_state_write_for: empty prefix");
+    const char *slash = strrchr(prefix, '/');
+    char *dir = slash ? graftI_strndup(prefix, slash == prefix ? 1 : (size_t)(slash - prefix)) : graftI_strdup(".");
+    if (!dir) return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: out of memory", prefix);
+    char *base = (char *)(slash ? slash + 1 : prefix);
+    graft_checkpoint_state cs;
+    memset(&cs, 0, sizeof cs);
+    cs.model_checkpoint_path = base;
+    cs.all_model_checkpoint_paths = &base;
+    cs.n_paths = 1;
+    graft_code rc = graft_checkpoint_state_write(dir, NULL, &cs, st);
+    graftI_free(dir);
+    return rc;
+}

@@ -42,13 +42,10 @@ GRAFTI_FUNC graft_code graftI_ds_filter_inplace(graft_dataset *ds, const graft_d
 GRAFTI_FUNC graft_code graftI_h5_precheck(const void *data, size_t len, uint64_t addr, const char *name,
                                           const char *key, graft_status *st);
 
-/* HDF5 image datasets (h5data.c): the parse itself, in this process; and the same
- * in a forked child under an address-space limit and a deadline (h5child.c), the
- * result read back through a pipe and checked. Both take resolved options. */
+/* HDF5 image datasets (h5data.c): the parse itself, in this process (resolved options;
+ * graft_dataset_load_h5 runs it through graftI_h5_run, h5util.h). */
 GRAFTI_FUNC graft_dataset *graftI_h5_parse(const void *data, size_t len, const char *name, const graft_data_opts *o,
                                            graft_status *st);
-GRAFTI_FUNC graft_dataset *graftI_h5_parse_isolated(const void *data, size_t len, const char *name,
-                                                    const graft_data_opts *o, graft_status *st);
 /* Tests: when set, runs in the child before it parses (to crash, hang or probe limits). */
 extern GRAFTI_FUNC void (*graftI_h5_child_hook)(void);
 

@@ -1,10 +1,9 @@
 /* lib/data/h5child.c - HDF5 parsing in a child process: libhdf5 1.10 crashes, leaks and
  * makes multi-gigabyte allocations on crafted files (found by tests/fuzz/fuzz_h5.c), so
- * by default the file image is parsed in a forked child under an address-space limit and
- * a deadline; the parent reads the decoded arrays back through a pipe and checks them
- * as it would any untrusted input. */
+ * by default a file image is parsed in a forked child under an address-space limit and
+ * a deadline; the child sends its result as a blob through a pipe, and the caller
+ * decodes that blob as it would any untrusted input. Also the blob writer and reader. */
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "data_internal.h"
+#include "h5util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define H5C_SANITIZED 1
@@ -30,13 +29,11 @@
 
 #define H5C_MAGIC 0x67683521u /* "!5hg" */
 
-/* What the child sends first; the arrays follow (pixels, then n int32 labels). */
+/* What the child sends first; the blob follows. */
 typedef struct h5c_head {
     uint32_t magic;
     int32_t code;
-    int32_t dtype;
-    int32_t pad;
-    int64_t n, h, w, c;
+    uint64_t blob_len;
     char msg[GRAFT_STATUS_MSG_MAX];
 } h5c_head;
 
@@ -75,8 +72,8 @@ static uint64_t vm_size(void)
     return pages * (uint64_t)(ps > 0 ? ps : 4096);
 }
 
-static void child(int fd, const void *data, size_t len, const char *name, const graft_data_opts *o,
-                  uint64_t as_limit, double cpu_s)
+static void child(int fd, const void *data, size_t len, const char *name, graftI_h5_parse_fn fn,
+                  const void *ctx, uint64_t as_limit, double cpu_s)
 {
     /* the host's crash handlers are not for this process: a crash in libhdf5 ends it
      * and the parent reports the signal */
@@ -93,23 +90,16 @@ static void child(int fd, const void *data, size_t len, const char *name, const 
     if (graftI_h5_child_hook) graftI_h5_child_hook();
     graft_status st;
     graft_status_clear(&st);
-    graft_dataset *ds = graftI_h5_parse(data, len, name, o, &st);
+    graftI_ck_buf b = {0};
+    graft_code rc = fn(data, len, name, ctx, &b, &st);
+    if (rc == GRAFT_OK && b.oom) rc = graft_status_set(&st, GRAFT_ERR_NOMEM, "%s: out of memory", name);
     h5c_head hd;
     memset(&hd, 0, sizeof hd);
     hd.magic = H5C_MAGIC;
-    hd.code = ds ? GRAFT_OK : (st.code != GRAFT_OK ? st.code : GRAFT_ERR_CORRUPT);
-    snprintf(hd.msg, sizeof hd.msg, "%s", ds ? "" : st.msg);
-    if (ds) {
-        hd.dtype = ds->dtype;
-        hd.n = ds->n;
-        hd.h = ds->h;
-        hd.w = ds->w;
-        hd.c = ds->c;
-    }
-    bool ok = write_all(fd, &hd, sizeof hd);
-    if (ok && ds && ds->n > 0)
-        ok = write_all(fd, ds->pixels, (size_t)ds->n * graftI_ds_image_bytes(ds)) &&
-             write_all(fd, ds->labels, (size_t)ds->n * sizeof(int32_t));
+    hd.code = rc;
+    snprintf(hd.msg, sizeof hd.msg, "%s", rc ? st.msg : "");
+    hd.blob_len = rc ? 0 : b.n;
+    bool ok = write_all(fd, &hd, sizeof hd) && (rc || write_all(fd, b.p, b.n));
     _exit(ok ? 0 : 3); /* no atexit handlers, no leak checks: the process ends here */
 }
 
@@ -160,39 +150,59 @@ static void reap(pid_t pid, bool kill_it, char *how, size_t cap)
         snprintf(how, cap, "it stopped");
 }
 
-graft_dataset *graftI_h5_parse_isolated(const void *data, size_t len, const char *name, const graft_data_opts *o,
-                                        graft_status *st)
+static graft_code run_here(const void *data, size_t len, const char *name, graftI_h5_parse_fn fn, const void *ctx,
+                           uint8_t **blob, size_t *blob_len, graft_status *st)
 {
-    double limit_s = o->h5_timeout_s > 0 ? o->h5_timeout_s : 60.0 + (double)len / 1e7;
+    graftI_ck_buf b = {0};
+    graft_status loc; /* fn may rely on a status (st may be NULL) */
+    graft_status_clear(&loc);
+    graft_code rc = fn(data, len, name, ctx, &b, &loc);
+    if (rc == GRAFT_OK && b.oom) rc = graft_status_set(&loc, GRAFT_ERR_NOMEM, "%s: out of memory", name);
+    if (rc) {
+        graftI_free(b.p);
+        if (st) *st = loc;
+        return rc;
+    }
+    *blob = b.p;
+    *blob_len = b.n;
+    return GRAFT_OK;
+}
+
+graft_code graftI_h5_run(const void *data, size_t len, const char *name, bool in_process, double timeout_s,
+                         int64_t max_bytes, graftI_h5_parse_fn fn, const void *ctx, uint8_t **blob, size_t *blob_len,
+                         graft_status *st)
+{
+    *blob = NULL;
+    *blob_len = 0;
+    if (in_process) return run_here(data, len, name, fn, ctx, blob, blob_len, st);
+    double limit_s = timeout_s > 0 ? timeout_s : 60.0 + (double)len / 1e7;
     /* Address space: what this process maps now plus twice the decoded-array cap and
      * 1 GiB for libhdf5 (its caches and the in-memory file). Not under sanitizers,
      * whose shadow mappings dwarf any sensible limit. */
     uint64_t as_limit = 0;
     if (!H5C_SANITIZED) {
         uint64_t base = vm_size();
-        if (base) as_limit = base + 2 * (uint64_t)o->max_bytes + ((uint64_t)1 << 30);
+        if (base) as_limit = base + 2 * (uint64_t)max_bytes + ((uint64_t)1 << 30);
     }
+    uint64_t max_blob = 2 * (uint64_t)max_bytes + ((uint64_t)64 << 20);
     int p[2];
-    if (pipe(p) != 0) return graft_status_set(st, GRAFT_ERR_IO, "%s: pipe: %s", name, strerror(errno)), NULL;
+    if (pipe(p) != 0) return graft_status_set(st, GRAFT_ERR_IO, "%s: pipe: %s", name, strerror(errno));
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         close(p[0]);
         close(p[1]);
-        return graft_status_set(st, GRAFT_ERR_IO, "%s: fork for the HDF5 parser: %s (h5_in_process avoids it)",
-                                name, strerror(e)),
-               NULL;
+        return graft_status_set(st, GRAFT_ERR_IO, "%s: fork for the HDF5 parser: %s (in-process parsing avoids it)",
+                                name, strerror(e));
     }
     if (pid == 0) {
         close(p[0]);
-        child(p[1], data, len, name, o, as_limit, limit_s);
+        child(p[1], data, len, name, fn, ctx, as_limit, limit_s);
     }
     close(p[1]);
     reader r = {p[0], mono_s() + limit_s, name};
     char how[160];
-    graft_dataset *ds = NULL;
-    void *pixels = NULL;
-    int32_t *labels = NULL;
+    uint8_t *b = NULL;
     h5c_head hd;
     graft_code rc = read_exact(&r, &hd, sizeof hd, "its result", st);
     if (rc == GRAFT_ERR_CORRUPT) { /* no result: the parser died */
@@ -201,8 +211,7 @@ graft_dataset *graftI_h5_parse_isolated(const void *data, size_t len, const char
         return graft_status_set(st, GRAFT_ERR_CORRUPT,
                                 "%s: the HDF5 parser (libhdf5, in a child process) failed on this file: %s; "
                                 "the file is malformed or hostile",
-                                name, how),
-               NULL;
+                                name, how);
     }
     if (rc != GRAFT_OK) goto fail;
     hd.msg[sizeof hd.msg - 1] = '\0';
@@ -215,47 +224,69 @@ graft_dataset *graftI_h5_parse_isolated(const void *data, size_t len, const char
         rc = graft_status_set(st, code, "%s", hd.msg[0] ? hd.msg : "HDF5 parsing failed");
         goto fail;
     }
-    /* the child's result is checked like any input: type, shape, caps, labels */
-    size_t image_bytes = 0;
-    rc = graftI_ds_check_dims(name, (graft_dtype)hd.dtype, hd.n, hd.h, hd.w, hd.c, o->max_bytes, &image_bytes, st);
-    if (rc != GRAFT_OK) goto fail;
-    size_t npx = (size_t)hd.n * image_bytes, nlb = (size_t)hd.n * sizeof(int32_t);
-    pixels = graftI_malloc(npx ? npx : 1);
-    labels = graftI_malloc(nlb ? nlb : 1);
-    if (!pixels || !labels) {
-        rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: cannot allocate %zu bytes of images", name, npx + nlb);
+    if (hd.blob_len > max_blob) {
+        rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: the HDF5 parser sent %llu bytes (at most %llu expected)",
+                              name, (unsigned long long)hd.blob_len, (unsigned long long)max_blob);
         goto fail;
     }
-    if ((rc = read_exact(&r, pixels, npx, "the images", st)) != GRAFT_OK ||
-        (rc = read_exact(&r, labels, nlb, "the labels", st)) != GRAFT_OK) {
+    b = graftI_malloc(hd.blob_len ? (size_t)hd.blob_len : 1);
+    if (!b) {
+        rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: cannot allocate %llu bytes for the parsed file", name,
+                              (unsigned long long)hd.blob_len);
+        goto fail;
+    }
+    if ((rc = read_exact(&r, b, (size_t)hd.blob_len, "its result", st)) != GRAFT_OK) {
         if (rc == GRAFT_ERR_CORRUPT)
-            graft_status_set(st, rc, "%s: the HDF5 parser ended before sending every image", name);
+            graft_status_set(st, rc, "%s: the HDF5 parser ended before sending its whole result", name);
         goto fail;
-    }
-    for (int64_t i = 0; i < hd.n; i++)
-        if (labels[i] < 0) {
-            rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: /labels: element %lld is %d", name, (long long)i,
-                                  (int)labels[i]);
-            goto fail;
-        }
-    if (hd.dtype == GRAFT_FLOAT) {
-        const float *f = pixels;
-        for (size_t i = 0; i < npx / sizeof(float); i++)
-            if (!isfinite(f[i])) {
-                rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: /images: element %zu is not finite", name, i);
-                goto fail;
-            }
     }
     close(p[0]);
     reap(pid, false, how, sizeof how);
-    ds = graftI_ds_adopt((graft_dtype)hd.dtype, hd.n, hd.h, hd.w, hd.c, pixels, labels, st);
-    if (ds) graft_status_clear(st);
-    return ds;
+    *blob = b;
+    *blob_len = (size_t)hd.blob_len;
+    return GRAFT_OK;
 fail:
     close(p[0]);
     reap(pid, true, how, sizeof how);
-    graftI_free(pixels);
-    graftI_free(labels);
-    (void)rc;
-    return NULL;
+    graftI_free(b);
+    return rc;
+}
+
+/* ---- blobs ------------------------------------------------------------------------------ */
+void graftI_blob_u64(graftI_ck_buf *b, uint64_t v) { graftI_ck_buf_put(b, &v, sizeof v); }
+
+void graftI_blob_str(graftI_ck_buf *b, const char *s)
+{
+    size_t l = s ? strlen(s) : 0;
+    graftI_blob_u64(b, l);
+    graftI_ck_buf_put(b, s, l);
+}
+
+bool graftI_rd_u64(graftI_blob_rd *r, uint64_t *v)
+{
+    const void *p = graftI_rd_bytes(r, sizeof *v);
+    if (!p) return false;
+    memcpy(v, p, sizeof *v);
+    return true;
+}
+
+const void *graftI_rd_bytes(graftI_blob_rd *r, size_t n)
+{
+    if (n > r->n - r->off) return NULL;
+    const void *p = r->p + r->off;
+    r->off += n;
+    return p;
+}
+
+char *graftI_rd_str(graftI_blob_rd *r, size_t max)
+{
+    uint64_t l;
+    if (!graftI_rd_u64(r, &l) || l > max) return NULL;
+    const char *p = graftI_rd_bytes(r, (size_t)l);
+    if (!p || memchr(p, '\0', (size_t)l)) return NULL;
+    char *s = graftI_malloc((size_t)l + 1);
+    if (!s) return NULL;
+    memcpy(s, p, (size_t)l);
+    s[l] = '\0';
+    return s;
 }

@@ -1,11 +1,12 @@
-/* tests/fuzz/fuzz_h5.c - libFuzzer target: an HDF5 image dataset (/images, /labels)
- * parsed from an in-memory file image with graft's hardening (no filter plugins, known
- * filters only, no external or virtual storage, bounded rank and sizes); every pixel
- * and label of a dataset that loads is read. libhdf5 itself is not instrumented:
- * coverage guides through graft's checks, crashes anywhere are caught. The fuzzer
- * parses in process (the child process of the default path would hide coverage and
- * findings); test_fuzz_replay defines FUZZ_H5_IN_PROCESS 0 and replays through the
- * default, isolated path, which must contain what libhdf5 does with these inputs. */
+/* tests/fuzz/fuzz_h5.c - libFuzzer target: HDF5 bytes read as Keras weights and as an
+ * image dataset (/images, /labels), each from an in-memory file image with graft's
+ * hardening (no filter plugins, known filters only, no external or virtual storage,
+ * bounded rank and sizes); every weight, pixel and label of what loads is read.
+ * libhdf5 itself is not instrumented: coverage guides through graft's checks, crashes
+ * anywhere are caught. The fuzzer parses in process (the child process of the default
+ * path would hide coverage and findings); test_fuzz_replay defines FUZZ_H5_IN_PROCESS 0
+ * and replays through the default, isolated path, which must contain what libhdf5
+ * does with these inputs. */
 #include "fuzz_util.h"
 
 #ifndef FUZZ_H5_IN_PROCESS
@@ -20,6 +21,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     graft_data_opts_init(&o);
     o.h5_in_process = FUZZ_H5_IN_PROCESS;
     o.max_bytes = (int64_t)64 << 20;
+    /* the same bytes as Keras weights: every weight of a file that loads is read */
+    graft_keras_opts ko;
+    graft_keras_opts_init(&ko);
+    ko.in_process = FUZZ_H5_IN_PROCESS;
+    ko.max_bytes = o.max_bytes;
+    graft_keras_weights *kw = graft_keras_weights_parse(data, size, "fuzz.h5", &ko, &st);
+    for (int i = 0; i < graft_keras_num_weights(kw); i++) {
+        const graft_tensor *t = graft_keras_weight_tensor(kw, i);
+        if (!t || !graft_keras_weight_name(kw, i) || graft_keras_find_weight(kw, graft_keras_weight_name(kw, i)) < 0)
+            abort();
+        volatile uint8_t acc = 0;
+        const uint8_t *p = graft_tensor_cdata(t);
+        for (size_t k = 0; k < graft_tensor_nbytes(t); k++) acc ^= p[k];
+    }
+    graft_keras_weights_free(kw);
     graft_dataset *ds = graft_dataset_load_h5_image(data, size, "fuzz.h5", &o, &st);
     if (!ds) return 0;
     int64_t n = graft_dataset_size(ds), dims[3];

@@ -52,3 +52,30 @@ with h5py.File(os.path.join(out, "softlink.h5"), "w") as f:
 with h5py.File(os.path.join(out, "group.h5"), "w") as f:
     f.create_group("images").attrs["x"] = 1
     f.create_dataset("labels", data=lab)
+
+# Keras layouts, small: save_weights (Keras 2: layer_names, weight_names, nested kernel:0
+# paths), model.save (/model_weights), Keras 3 (layers/<name>/vars/<i>)
+def keras2(name, root_group):
+    with h5py.File(os.path.join(out, name), "w") as f:
+        g = f.require_group(root_group) if root_group else f
+        if root_group:
+            f.attrs["model_config"] = '{"class_name": "Sequential"}'
+        f.attrs["keras_version"] = "2.1.6"
+        f.attrs["backend"] = "tensorflow"
+        g.attrs["layer_names"] = np.array([b"dense_1", b"dropout_1", b"dense_2"])
+        for lname, shapes in (("dense_1", [(3, 2), (2,)]), ("dropout_1", []), ("dense_2", [(2, 1), (1,)])):
+            lg = g.create_group(lname)
+            names = [("%s/%s:0" % (lname, w)).encode() for w in ("kernel", "bias")[: len(shapes)]]
+            lg.attrs["weight_names"] = np.array(names) if names else np.array([])
+            for n, s in zip(names, shapes):
+                lg.create_dataset(n.decode(), data=rng.standard_normal(s).astype(np.float32))
+
+
+keras2("keras2_weights.h5", None)
+keras2("keras2_model.h5", "model_weights")
+with h5py.File(os.path.join(out, "keras3.weights.h5"), "w") as f:
+    for lname, shapes in (("dense", [(3, 2), (2,)]), ("flatten", [])):
+        v = f.create_group("layers/%s/vars" % lname)
+        for i, s in enumerate(shapes):
+            v.create_dataset(str(i), data=rng.standard_normal(s).astype(np.float32))
+    f.create_group("vars")
