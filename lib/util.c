@@ -40,13 +40,59 @@ void graft_status_clear(graft_status *st)
     st->msg[0] = '\0';
 }
 
+/* Length of the valid UTF-8 sequence at p (1..4), 0 when p starts none (overlong
+ * forms, surrogates and code points past U+10FFFF are invalid). */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    if (n == 3 && ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))) return 0;
+    if (n == 4 && ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))) return 0;
+    return n;
+}
+
+/* Messages are for people and terminals and often quote names from files: control
+ * characters (except newline and tab) and bytes that are not UTF-8 become \xNN, so a
+ * hostile name can neither garble a log nor drive a terminal. */
+static void sanitize_msg(char *msg, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)msg;
+    bool clean = true;
+    for (const unsigned char *q = p; *q && clean; q++) clean = (*q >= 0x20 && *q < 0x7f) || *q == '\n' || *q == '\t';
+    if (clean) return;
+    char out[GRAFT_STATUS_MSG_MAX];
+    size_t o = 0, room = cap < sizeof out ? cap : sizeof out;
+    while (*p) {
+        size_t n = utf8_len(p);
+        bool keep = n > 1 || (n == 1 && ((*p >= 0x20 && *p != 0x7f) || *p == '\n' || *p == '\t'));
+        size_t need = keep ? n : 4;
+        if (o + need + 4 > room) { /* no room: end as a truncated message does */
+            memcpy(out + o, "...", 4);
+            o += 3;
+            break;
+        }
+        if (keep) memcpy(out + o, p, n);
+        else snprintf(out + o, 5, "\\x%02X", *p);
+        o += need;
+        p += keep ? n : 1;
+    }
+    out[o] = '\0';
+    memcpy(msg, out, o + 1);
+}
+
 graft_code graftI_vset(graft_status *st, graft_code code, const char *fmt, va_list ap)
 {
     if (!st) return code;
     st->code = code;
     if (fmt) {
-        int n = vsnprintf(st->msg, sizeof st->msg, fmt, ap);
-        if (n >= (int)sizeof st->msg) memcpy(st->msg + sizeof st->msg - 5, "...", 4);
+        char tmp[GRAFT_STATUS_MSG_MAX]; /* arguments may point into st->msg itself */
+        int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+        if (n >= (int)sizeof tmp) memcpy(tmp + sizeof tmp - 5, "...", 4);
+        memcpy(st->msg, tmp, sizeof tmp);
+        sanitize_msg(st->msg, sizeof st->msg);
     } else {
         snprintf(st->msg, sizeof st->msg, "%s", graft_code_str(code));
     }

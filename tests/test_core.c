@@ -12,6 +12,28 @@
 
 static graft_tensor *f32(float v) { return graft_tensor_scalar_f32(v, NULL); }
 
+/* Messages quote names from files: control characters and bytes that are not UTF-8
+ * come out as \xNN, valid UTF-8, newlines and tabs as they are. */
+static void test_status_escapes(void **state)
+{
+    (void)state;
+    graft_status st;
+    graft_status_set(&st, GRAFT_ERR_CORRUPT, "f: node '%s'", "a\x1b[31mb\xff\xc3\xa9\xed\xa0\x80\x7f\tz\nq");
+    assert_string_equal(st.msg, "f: node 'a\\x1B[31mb\\xFF\xc3\xa9\\xED\\xA0\\x80\\x7F\tz\nq'");
+    /* an argument pointing into the message itself */
+    graft_status_set(&st, GRAFT_ERR_IO, "outer: %s", st.msg);
+    assert_string_equal(st.msg, "outer: f: node 'a\\x1B[31mb\\xFF\xc3\xa9\\xED\\xA0\\x80\\x7F\tz\nq'");
+    /* escaping that would overflow ends the message with "..." */
+    char big[GRAFT_STATUS_MSG_MAX];
+    memset(big, 0x01, sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    graft_status_set(&st, GRAFT_ERR_IO, "%s", big);
+    size_t l = strlen(st.msg);
+    assert_true(l < GRAFT_STATUS_MSG_MAX);
+    assert_string_equal(st.msg + l - 3, "...");
+    assert_memory_equal(st.msg, "\\x01\\x01", 8);
+}
+
 static void test_naming(void **state)
 {
     (void)state;
@@ -238,6 +260,7 @@ static void test_shape_overflow(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_escapes),
         cmocka_unit_test(test_naming),          cmocka_unit_test(test_lookup),
         cmocka_unit_test(test_verbatim_names_and_ctrl_reset),
         cmocka_unit_test(test_unfed_and_uninitialised), cmocka_unit_test(test_bad_builder_input),

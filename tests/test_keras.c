@@ -331,6 +331,56 @@ static void test_cli(void **state)
     free(dir);
 }
 
+/* Caps at their limit and one past it (files made by tests/data/keras/make_caps.py):
+ * names of 4,096 bytes, strings of 65,536 bytes; more than 100,000 layers; and names
+ * with a ".." component. (100,000 layers at the limit would need 100,000 groups: the
+ * count check runs before any group is opened, so only the refusal is tested.) */
+static void test_caps(void **state)
+{
+    (void)state;
+    char *dir = ckt_tempdir("kerascaps"), cmd[4096], *err = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/data/keras/make_caps.py' '%s'", ckt_python(), GRAFT_SOURCE_DIR, dir);
+    if (ckt_run(cmd, NULL, &err) != 0) fail_msg("%s: %s", cmd, err ? err : "");
+    free(err);
+    static const struct {
+        const char *file;
+        graft_code code;
+        const char *part; /* in the message, or (when loaded) the last weight's name's length */
+        size_t name_len;
+    } cases[] = {
+        {"name4096.h5", GRAFT_OK, NULL, 4096},
+        {"name4097.h5", GRAFT_ERR_NOMEM, "weight_names[0]: a name of 4097 bytes (graft's cap is 4096)", 0},
+        {"layer4096.h5", GRAFT_OK, NULL, 1},
+        {"layer4097.h5", GRAFT_ERR_NOMEM, "layer_names[0]: a name of 4097 bytes (graft's cap is 4096)", 0},
+        {"version65536.h5", GRAFT_OK, NULL, 8},
+        {"version65537.h5", GRAFT_ERR_NOMEM, "strings of 65537 bytes", 0},
+        {"layers100001.h5", GRAFT_ERR_NOMEM, "100001 strings (graft's cap is 100000)", 0},
+        {"dotdot.h5", GRAFT_ERR_CORRUPT, "weight_names[0]: bad weight name 'd/../kernel:0'", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *path = ckt_path(dir, cases[i].file);
+        graft_status st;
+        graft_keras_weights *kw = graft_keras_weights_read(path, NULL, &st);
+        if (cases[i].code == GRAFT_OK) {
+            if (!kw) fail_msg("%s: %s", cases[i].file, st.msg);
+            assert_int_equal(graft_keras_num_weights(kw), 1);
+            assert_int_equal(strlen(graft_keras_weight_name(kw, 0)), cases[i].name_len);
+            if (strstr(cases[i].file, "version")) assert_int_equal(strlen(graft_keras_weights_keras_version(kw)), 65536);
+            if (strstr(cases[i].file, "layer")) assert_int_equal(strlen(graft_keras_layer_name(kw, 0)), 4096);
+        } else {
+            assert_null(kw);
+            print_message("%s\n", st.msg);
+            assert_int_equal(st.code, cases[i].code);
+            assert_non_null(strstr(st.msg, cases[i].file));
+            if (!strstr(st.msg, cases[i].part)) fail_msg("'%s' not in: %s", cases[i].part, st.msg);
+        }
+        graft_keras_weights_free(kw);
+        free(path);
+    }
+    ckt_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_fuzz_seeds_load),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

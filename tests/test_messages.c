@@ -88,6 +88,30 @@ static bool locates(const char *msg, const sweep *s)
     return false;
 }
 
+/* Printable UTF-8 (newline and tab allowed): damaged names must not reach a terminal raw. */
+static bool printable_utf8(const char *msg)
+{
+    const unsigned char *p = (const unsigned char *)msg;
+    while (*p) {
+        if (*p < 0x80) {
+            if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) return false;
+            p++;
+            continue;
+        }
+        int n = (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        uint32_t cp = n == 2 ? *p & 0x1Fu : n == 3 ? *p & 0x0Fu : *p & 0x07u;
+        if (!n) return false;
+        for (int i = 1; i < n; i++) {
+            if ((p[i] & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (p[i] & 0x3Fu);
+        }
+        uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        p += n;
+    }
+    return true;
+}
+
 static void judge(sweep *s, graft_code rc, const graft_status *st)
 {
     if (rc == GRAFT_OK) {
@@ -95,7 +119,10 @@ static void judge(sweep *s, graft_code rc, const graft_status *st)
         return;
     }
     s->errors++;
-    if (!locates(st->msg, s)) {
+    if (!printable_utf8(st->msg)) {
+        if (!s->bad) snprintf(s->first_bad, sizeof s->first_bad, "(not printable UTF-8) %s", st->msg);
+        s->bad++;
+    } else if (!locates(st->msg, s)) {
         if (!s->bad) snprintf(s->first_bad, sizeof s->first_bad, "%s", st->msg);
         s->bad++;
         print_message("%s: unlocated: %s\n", s->what, st->msg);

@@ -442,9 +442,14 @@ graft_code graftI_h5_strings_attr(hid_t file, const char *path, const char *attr
     H5S_class_t sc = H5Sget_simple_extent_type(sp);
     int rank = sc == H5S_SIMPLE ? H5Sget_simple_extent_ndims(sp) : sc == H5S_SCALAR ? 0 : -1;
     hssize_t np = H5Sget_simple_extent_npoints(sp);
-    if (rank < 0 || rank > 1 || np < 0 || np > max_count) {
-        rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: attribute %s: %lld strings of rank %d (rank 0 or 1, "
-                              "at most %d expected)", name, path, attr, (long long)np, rank, max_count);
+    if (rank < 0 || rank > 1 || np < 0) {
+        rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: attribute %s: rank %d (0 or 1 expected)", name, path,
+                              attr, rank);
+        goto out;
+    }
+    if (np > max_count) {
+        rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: attribute %s: %lld strings (graft's cap is %d)", name,
+                              path, attr, (long long)np, max_count);
         goto out;
     }
     count = (int)np;
@@ -471,8 +476,8 @@ graft_code graftI_h5_strings_attr(hid_t file, const char *path, const char *attr
         for (int i = 0; i < count && rc == GRAFT_OK; i++) {
             size_t l = ptrs[i] ? strnlen(ptrs[i], H5S_MAX_STRING + 1) : 0;
             if (l > H5S_MAX_STRING)
-                rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: attribute %s: string %d longer than %d bytes",
-                                      name, path, attr, i, H5S_MAX_STRING);
+                rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: attribute %s: string %d longer than %d bytes "
+                                      "(graft's cap)", name, path, attr, i, H5S_MAX_STRING);
             else if (!(v[i] = graftI_malloc(l + 1)))
                 rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: attribute %s: out of memory", name, path, attr);
             else {
@@ -486,8 +491,9 @@ graft_code graftI_h5_strings_attr(hid_t file, const char *path, const char *attr
     } else {
         size_t sz = H5Tget_size(t);
         if (sz == 0 || sz > H5S_MAX_STRING) {
-            rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: attribute %s: strings of %zu bytes (1..%d expected)",
-                                  name, path, attr, sz, H5S_MAX_STRING);
+            rc = graft_status_set(st, sz ? GRAFT_ERR_NOMEM : GRAFT_ERR_CORRUPT,
+                                  "%s: %s: attribute %s: strings of %zu bytes (1..%d, graft's cap)", name, path, attr,
+                                  sz, H5S_MAX_STRING);
             goto out;
         }
         mt = H5Tcopy(H5T_C_S1);

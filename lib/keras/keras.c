@@ -41,20 +41,28 @@ static void resolve(const graft_keras_opts *opts, graft_keras_opts *o)
 }
 
 /* A layer name: one non-empty component other than "." and "..". A weight path: one
- * or more such components separated by single slashes. */
-static bool good_name(const char *s, bool path)
+ * or more such components separated by single slashes. Both at most KW_MAX_NAME
+ * bytes. Returns GRAFT_OK or sets st (what: "layer_names[3]" etc.). */
+static graft_code check_name(const char *s, bool path, const char *name, const char *where, const char *what, int i,
+                             graft_status *st)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > KW_MAX_NAME) return false;
+    if (n > KW_MAX_NAME)
+        return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: %s[%d]: a name of %zu bytes (graft's cap is %d)", name,
+                                where, what, i, n, KW_MAX_NAME);
     const char *p = s;
-    for (;;) {
+    bool ok = n > 0;
+    while (ok) {
         const char *q = strchr(p, '/');
         size_t l = q ? (size_t)(q - p) : strlen(p);
-        if (l == 0 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.')) return false;
-        if (!q) return true;
-        if (!path) return false;
+        ok = l > 0 && !(l == 1 && p[0] == '.') && !(l == 2 && p[0] == '.' && p[1] == '.') && (!q || path);
+        if (!q) break;
         p = q + 1;
     }
+    if (!ok)
+        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: %s[%d]: bad %s name '%.64s'", name, where, what, i,
+                                path ? "weight" : "layer", s);
+    return GRAFT_OK;
 }
 
 /* "conv2d_1/kernel:0" -> "conv2d_1/kernel" (a trailing ":<digits>" goes). */
@@ -127,10 +135,7 @@ static graft_code walk_keras2(const void *data, size_t len, hid_t file, const ch
     int nl = 0, count = 0;
     graft_code rc = graftI_h5_strings_attr(file, group, "layer_names", name, KW_MAX_LAYERS, &layers, &nl, st);
     if (rc) return rc;
-    for (int i = 0; i < nl && !rc; i++)
-        if (!good_name(layers[i], false))
-            rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: layer_names[%d]: bad layer name '%.64s'", name,
-                                  group, i, layers[i]);
+    for (int i = 0; i < nl && !rc; i++) rc = check_name(layers[i], false, name, group, "layer_names", i, st);
     if (rc) goto out;
     graftI_blob_u64(out, (uint64_t)nl);
     for (int i = 0; i < nl; i++) graftI_blob_str(out, layers[i]);
@@ -148,11 +153,7 @@ static graft_code walk_keras2(const void *data, size_t len, hid_t file, const ch
         if (rc == GRAFT_ERR_NOT_FOUND) rc = GRAFT_ERR_CORRUPT; /* Keras writes it on every layer */
         for (int k = 0; k < nw && !rc; k++) {
             char key[2 * KW_MAX_NAME + 80];
-            if (!good_name(wn[k], true)) {
-                rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: weight_names[%d]: bad weight name '%.64s'",
-                                      name, lp, k, wn[k]);
-                break;
-            }
+            if ((rc = check_name(wn[k], true, name, lp, "weight_names", k, st)) != GRAFT_OK) break;
             snprintf(key, sizeof key, "%s/%s", lp, wn[k]);
             rc = put_weight(data, len, file, name, layers[i], key, wn[k], &budget, out, &count, st);
         }
@@ -212,9 +213,7 @@ static graft_code walk_keras3(const void *data, size_t len, hid_t file, const ch
     if (l.oom) rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: /layers: out of memory", name);
     else if (l.too_many) rc = graft_status_set(st, GRAFT_ERR_NOMEM, "%s: /layers: more than %d layers", name, KW_MAX_LAYERS);
     else if (it < 0) rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: /layers: cannot list (%s)", name, graftI_h5_err(eb));
-    for (int i = 0; i < l.n && !rc; i++)
-        if (!good_name(l.v[i], false))
-            rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: /layers: bad layer name '%.64s'", name, l.v[i]);
+    for (int i = 0; i < l.n && !rc; i++) rc = check_name(l.v[i], false, name, "/layers", "group", i, st);
     if (rc) goto out;
     graftI_blob_u64(out, (uint64_t)l.n);
     for (int i = 0; i < l.n; i++) graftI_blob_str(out, l.v[i]);
@@ -344,8 +343,8 @@ static graft_keras_weights *from_blob(const uint8_t *b, size_t n, const char *na
     graft_code rc = GRAFT_OK;
     uint64_t nl = 0, more = 0, total = 0;
     w->layout = rd_name(&r);
-    w->version = rd_name(&r);
-    w->backend = rd_name(&r);
+    w->version = graftI_rd_str(&r, 65536); /* graftI_h5_strings_attr's cap */
+    w->backend = graftI_rd_str(&r, 65536);
     if (!w->layout || !w->version || !w->backend || !graftI_rd_u64(&r, &nl) || nl > KW_MAX_LAYERS) {
         rc = bad_blob(name, "header", st);
         goto out;
