@@ -9,7 +9,8 @@
 # a second run beside a long one), RUNS (stop each target after this many executions,
 # libFuzzer -runs; SECONDS still bounds the time), KEEP_GOING=1 (libFuzzer fork mode:
 # crashes, OOMs and timeouts are saved and the run goes on; for h5, whose findings are
-# mostly libhdf5's own and contained by graft's child process, to be triaged by stack).
+# mostly libhdf5's own and contained by graft's child process, to be triaged by stack;
+# FORK=N runs N jobs at once).
 # The working corpus grows in $BUILD/corpus/<target> (seeded from tests/fuzz/corpus);
 # findings land in $BUILD/findings/<target>: minimise one, commit it under
 # tests/fuzz/crashes/<target>/ and fix the bug (test_fuzz_replay replays it).
@@ -65,7 +66,7 @@ seed_fixtures() {
 }
 
 KEEP=""
-[ "${KEEP_GOING:-0}" = 1 ] && KEEP="-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1"
+[ "${KEEP_GOING:-0}" = 1 ] && KEEP="-fork=${FORK:-1} -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1"
 printf '%-8s %12s %10s %8s %s\n' target executions exec/s findings seconds
 total=0
 nfind=0

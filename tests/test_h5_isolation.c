@@ -1,4 +1,4 @@
-/* tests/test_h5_isolation.c - HDF5 datasets parsed in a child process (the default):
+/* tests/test_h5_isolation.c - HDF5 parsed in a child process (the default):
  * the same arrays as parsing in process; a child that crashes, hangs, exits without a
  * result or fails to parse ends in a clean error naming the file and how it ended;
  * limits are set in the child; libhdf5's fuzz findings are contained. */
@@ -204,6 +204,39 @@ static void test_chunk_index_checked_in_process(void **state)
     }
 }
 
+/* Keras files on which libhdf5 1.10 over-reads an attribute's data, copies a global
+ * heap object past its collection, or loops forever on a free-space object of size 0
+ * (h5 fuzz target): graft's pre-check of object headers and global heaps refuses
+ * them in process, before libhdf5 decodes anything (under ASan in the sanitizer
+ * build), and fast. */
+static void test_attribute_and_heap_checked_in_process(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *part;
+    } cases[] = {
+        {"libhdf5-overread-attribute-data", "attribute name, type and space of 264 bytes in a 128-byte message"},
+        {"libhdf5-overread-global-heap", "global heap object 2 of 54975581388805 bytes does not fit its collection"},
+        {"libhdf5-hang-global-heap-free-space", "global heap object 0 of 0 bytes does not fit its collection"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/crashes/h5/%s", GRAFT_SOURCE_DIR, cases[i].file);
+        graft_keras_opts o;
+        graft_keras_opts_init(&o);
+        o.in_process = true;
+        graft_status st;
+        double t0 = mono();
+        graft_keras_weights *kw = graft_keras_weights_read(path, &o, &st);
+        double dt = mono() - t0;
+        assert_null(kw);
+        print_message("%.3f s: %s\n", dt, st.msg);
+        assert_int_equal(st.code, GRAFT_ERR_CORRUPT);
+        if (!strstr(st.msg, cases[i].part)) fail_msg("'%s' not in: %s", cases[i].part, st.msg);
+        assert_true(dt < 5.0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_child_error_message),
         cmocka_unit_test(test_libhdf5_findings_contained),
         cmocka_unit_test(test_chunk_index_checked_in_process),
+        cmocka_unit_test(test_attribute_and_heap_checked_in_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
-/* lib/data/h5guard.c - a bounded pre-check of a dataset's layout message, read
- * straight from the in-memory file image before libhdf5 opens the dataset:
- * libhdf5 1.10.8 divides by zero inside H5Dopen2 when a chunked layout has
- * dimensionality 0 or a zero chunk dim (a one-bit change to a valid file). */
+/* lib/data/h5guard.c - a bounded pre-check of an object header, read straight from the
+ * in-memory file image before libhdf5 decodes it: libhdf5 1.10.8 divides by zero inside
+ * H5Dopen2 when a chunked layout has dimensionality 0 or a zero chunk dim (a one-bit
+ * change to a valid file), and copies an attribute's data past its message when the
+ * attribute's dataspace and datatype claim more than the message holds (a heap
+ * over-read the h5 fuzz target found). */
 #include <stdio.h>
 
 #include "data_internal.h"
@@ -68,11 +70,134 @@ static bool check_layout(const img *m, uint64_t off, uint64_t size, char *why, s
     return snprintf(why, wl, "layout message version %llu (1..4)", (unsigned long long)ver), false;
 }
 
+static uint64_t pad8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
+
+/* Objects of one global heap collection ("GCOL"), by their 16-bit index. */
+typedef struct gcol {
+    uint64_t addr;          /* the collection parsed (0: none) */
+    uint64_t *off, *size;   /* 65536 entries each; size UINT64_MAX: no such object */
+} gcol;
+
+static bool parse_gcol(const img *m, uint64_t base, uint64_t addr, gcol *g, char *why, size_t wl)
+{
+    if (!g->off) {
+        g->off = graftI_malloc(65536 * sizeof *g->off);
+        g->size = graftI_malloc(65536 * sizeof *g->size);
+        if (!g->off || !g->size) return snprintf(why, wl, "out of memory checking a global heap"), false;
+    }
+    for (int i = 0; i < 65536; i++) g->size[i] = UINT64_MAX;
+    g->addr = 0;
+    uint64_t at = base + addr, v, csize;
+    if (at < base || at > m->len || m->len - at < 8 + (uint64_t)m->sl || memcmp(m->p + at, "GCOL", 4) != 0 ||
+        !rd(m, at + 4, 1, &v) || v != 1 || !rd(m, at + 8, m->sl, &csize) || csize > m->len - at ||
+        csize < 8 + (uint64_t)m->sl)
+        return snprintf(why, wl, "global heap collection at %llu malformed", (unsigned long long)addr), false;
+    uint64_t p = at + 8 + (uint64_t)m->sl, end = at + csize, hdr = 8 + (uint64_t)m->sl;
+    /* walked as libhdf5 walks it: a free-space object (index 0) counts its own header,
+     * others are header + data padded to 8; a tail too small for a header is free */
+    while (p + hdr <= end) {
+        uint64_t idx, osize;
+        if (!rd(m, p, 2, &idx) || !rd(m, p + 8, m->sl, &osize)) break;
+        uint64_t need = idx == 0 ? osize : osize > end - p - hdr ? UINT64_MAX : hdr + pad8(osize);
+        if (need < hdr || need > end - p) /* libhdf5 1.10 loops forever on free space of size 0 */
+            return snprintf(why, wl, "global heap object %llu of %llu bytes does not fit its collection",
+                            (unsigned long long)idx, (unsigned long long)osize),
+                   false;
+        if (idx) {
+            g->off[idx] = p + hdr;
+            g->size[idx] = osize;
+        }
+        p += need;
+    }
+    g->addr = addr ? addr : 1;
+    return true;
+}
+
+/* Variable-length attribute data: each element (length, collection address, object
+ * index) names an object of a well-formed collection holding at least length x base
+ * bytes: libhdf5 1.10 copies that much without checking. */
+static bool check_vlen_data(const img *m, uint64_t base, uint64_t at, uint64_t count, uint64_t unit, gcol *g,
+                            char *why, size_t wl)
+{
+    uint64_t step = 4 + (uint64_t)m->so + 4;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t n, caddr, idx, q = at + i * step;
+        if (!rd(m, q, 4, &n) || !rd(m, q + 4, m->so, &caddr) || !rd(m, q + 4 + m->so, 4, &idx)) return false;
+        if (n == 0 && caddr == 0) continue; /* an empty or NULL element */
+        if (g->addr != (caddr ? caddr : 1) && !parse_gcol(m, base, caddr, g, why, wl)) return false;
+        if (idx > 65535 || g->size[idx] == UINT64_MAX || (unit && n > g->size[idx] / unit))
+            return snprintf(why, wl, "attribute element %llu: %llu x %llu bytes not in global heap object %llu",
+                            (unsigned long long)i, (unsigned long long)n, (unsigned long long)unit,
+                            (unsigned long long)idx),
+                   false;
+    }
+    return true;
+}
+
+/* Checks one attribute message body (HDF5 spec, "Attribute Message" v1-v3): name,
+ * datatype and dataspace inside the message, and the data the dataspace and datatype
+ * describe inside what is left. Shared datatypes and dataspaces are not followed. */
+static bool check_attribute(const img *m, uint64_t base, uint64_t off, uint64_t size, gcol *g, char *why, size_t wl)
+{
+    uint64_t ver, flags, nsz, tsz, ssz;
+    if (size < 8 || !rd(m, off, 1, &ver) || !rd(m, off + 1, 1, &flags) || !rd(m, off + 2, 2, &nsz) ||
+        !rd(m, off + 4, 2, &tsz) || !rd(m, off + 6, 2, &ssz))
+        return snprintf(why, wl, "attribute message truncated"), false;
+    uint64_t tpos, spos, dpos;
+    if (ver == 1) {
+        tpos = 8 + pad8(nsz);
+        spos = tpos + pad8(tsz);
+        dpos = spos + pad8(ssz);
+    } else if (ver == 2 || ver == 3) {
+        tpos = (ver == 3 ? 9 : 8) + nsz;
+        spos = tpos + tsz;
+        dpos = spos + ssz;
+    } else {
+        return snprintf(why, wl, "attribute message version %llu (1..3)", (unsigned long long)ver), false;
+    }
+    if (dpos > size)
+        return snprintf(why, wl, "attribute name, type and space of %llu bytes in a %llu-byte message",
+                        (unsigned long long)dpos, (unsigned long long)size),
+               false;
+    if (ver > 1 && (flags & 3)) return true; /* shared datatype or dataspace */
+    uint64_t cv, tsize, sv, nd, dflags, type = 1;
+    if (tsz < 8 || ssz < 4 || !rd(m, off + tpos, 1, &cv) || !rd(m, off + tpos + 4, 4, &tsize) ||
+        !rd(m, off + spos, 1, &sv) || !rd(m, off + spos + 1, 1, &nd) || !rd(m, off + spos + 2, 1, &dflags))
+        return snprintf(why, wl, "attribute datatype or dataspace truncated"), false;
+    uint64_t elem = (cv & 0x0f) == 9 ? 4 + (uint64_t)m->so + 4 : tsize; /* variable-length: global heap ids */
+    uint64_t dims_at = sv == 1 ? 8 : 4;
+    if (sv == 2 && !rd(m, off + spos + 3, 1, &type)) return snprintf(why, wl, "attribute dataspace truncated"), false;
+    if (sv < 1 || sv > 2 || nd > 32 || dims_at + nd * (uint64_t)m->sl > ssz)
+        return snprintf(why, wl, "attribute dataspace (version %llu, rank %llu) malformed", (unsigned long long)sv,
+                        (unsigned long long)nd),
+               false;
+    uint64_t count = type == 2 ? 0 : 1; /* version 2 type 2: null dataspace */
+    for (uint64_t i = 0; i < nd && count; i++) {
+        uint64_t d;
+        if (!rd(m, off + spos + dims_at + i * (uint64_t)m->sl, m->sl, &d)) return false;
+        if (d && count > UINT64_MAX / d) return snprintf(why, wl, "attribute dataspace overflows"), false;
+        count *= d;
+    }
+    if (count && elem > (size - dpos) / count)
+        return snprintf(why, wl, "attribute data of %llu x %llu bytes in %llu bytes left in the message",
+                        (unsigned long long)count, (unsigned long long)elem, (unsigned long long)(size - dpos)),
+               false;
+    if ((cv & 0x0f) == 9) { /* variable-length: strings (1 byte a unit) or sequences of a base type */
+        uint64_t bits, unit = 1;
+        if (!rd(m, off + tpos + 1, 1, &bits)) return false;
+        if ((bits & 0x0f) == 0 && (tsz < 16 || !rd(m, off + tpos + 8 + 4, 4, &unit)))
+            return snprintf(why, wl, "attribute variable-length base type truncated"), false;
+        return check_vlen_data(m, base, off + dpos, count, unit, g, why, wl);
+    }
+    return true;
+}
+
 graft_code graftI_h5_precheck(const void *data, size_t len, uint64_t addr, const char *name, const char *key,
                               graft_status *st)
 {
     img m = {data, len, 0, 0};
     char why[160] = "";
+    gcol heap = {0, NULL, NULL}; /* global heap of variable-length attributes, parsed on demand */
     /* superblock: signature at 0, 512, 1024, ... */
     static const uint8_t sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     uint64_t sb = 0;
@@ -142,6 +267,7 @@ graft_code graftI_h5_precheck(const void *data, size_t len, uint64_t addr, const
             uint64_t body = p + mh;
             if (size > end - body) goto corrupt;
             if (type == 0x08 && !check_layout(&m, body, size, why, sizeof why)) goto bad;
+            if (type == 0x0C && !check_attribute(&m, base, body, size, &heap, why, sizeof why)) goto bad;
             if (type == 0x10) { /* continuation: offset, length */
                 uint64_t co, cl;
                 if (size < so + sl || !rd(&m, body, (int)so, &co) || !rd(&m, body + so, (int)sl, &cl))
@@ -158,10 +284,14 @@ graft_code graftI_h5_precheck(const void *data, size_t len, uint64_t addr, const
             p = body + size;
         }
     }
+    graftI_free(heap.off);
+    graftI_free(heap.size);
     return GRAFT_OK;
 corrupt:
     snprintf(why, sizeof why, "malformed object header");
 bad:
+    graftI_free(heap.off);
+    graftI_free(heap.size);
     return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: %s (checked before libhdf5 opens it)", name, key,
                             why);
 }

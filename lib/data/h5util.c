@@ -405,13 +405,40 @@ void graftI_h5_strings_free(char **v, int n)
 
 #define H5S_MAX_STRING 65536
 
-graft_code graftI_h5_strings_attr(hid_t file, const char *path, const char *attr, const char *name, int max_count,
-                                  char ***out, int *n, graft_status *st)
+graft_code graftI_h5_precheck_path(const void *data, size_t len, hid_t file, const char *path, const char *name,
+                                   graft_status *st)
+{
+    char eb[200];
+    haddr_t addr;
+    if (!strcmp(path, "/")) {
+        H5O_info_t oi;
+        if (H5Oget_info2(file, &oi, H5O_INFO_BASIC) < 0)
+            return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: /: unreadable root group (%s)", name, graftI_h5_err(eb));
+        addr = oi.addr;
+    } else {
+        H5L_info_t li;
+        htri_t ex = H5Lexists(file, path + (path[0] == '/'), H5P_DEFAULT);
+        if (ex <= 0)
+            return graft_status_set(st, ex < 0 ? GRAFT_ERR_CORRUPT : GRAFT_ERR_NOT_FOUND, "%s: %s: %s", name, path,
+                                    ex < 0 ? "cannot look up" : "missing");
+        if (H5Lget_info(file, path + (path[0] == '/'), &li, H5P_DEFAULT) < 0)
+            return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: bad link (%s)", name, path, graftI_h5_err(eb));
+        if (li.type != H5L_TYPE_HARD)
+            return graft_status_set(st, GRAFT_ERR_UNSUPPORTED, "%s: %s: soft, external or user-defined link refused",
+                                    name, path);
+        addr = li.u.address;
+    }
+    return graftI_h5_precheck(data, len, (uint64_t)addr, name, path, st);
+}
+
+graft_code graftI_h5_strings_attr(const void *data, size_t len, hid_t file, const char *path, const char *attr,
+                                  const char *name, int max_count, char ***out, int *n, graft_status *st)
 {
     char eb[200], tb[48];
     *out = NULL;
     *n = 0;
-    graft_code rc = GRAFT_OK;
+    graft_code rc = graftI_h5_precheck_path(data, len, file, path, name, st);
+    if (rc) return rc;
     hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, sp = H5I_INVALID_HID, mt = H5I_INVALID_HID;
     char **v = NULL;
     char *raw = NULL;

@@ -68,12 +68,19 @@ GRAFTI_FUNC graft_code graftI_h5_read_array(const void *image, size_t len, hid_t
                                             const char *key, graftI_h5_kinds kinds, int min_rank, int max_rank,
                                             int64_t max_bytes, h5_array *a, graft_status *st);
 
-/* Reads the string array attribute attr of object path (absolute) into *out (count
+/* Reads the string array attribute attr of object path (absolute; pre-checked with
+ * graftI_h5_precheck_path) of the image data/len into *out (count
  * *n; each string and the array graftI_malloc'd; free with graftI_h5_strings_free).
  * Fixed-length or variable-length strings, rank 0 or 1, at most max_count strings of
  * at most 65,536 bytes. GRAFT_ERR_NOT_FOUND when the attribute does not exist. */
-GRAFTI_FUNC graft_code graftI_h5_strings_attr(hid_t file, const char *path, const char *attr, const char *name,
-                                              int max_count, char ***out, int *n, graft_status *st);
+GRAFTI_FUNC graft_code graftI_h5_strings_attr(const void *data, size_t len, hid_t file, const char *path,
+                                              const char *attr, const char *name, int max_count, char ***out, int *n,
+                                              graft_status *st);
+/* graftI_h5_precheck (data_internal.h) of the object at path ("/" or a hard link's
+ * target; soft and external links refused), before libhdf5 decodes its header. The
+ * object's attributes are checked then, so it runs before any attribute access. */
+GRAFTI_FUNC graft_code graftI_h5_precheck_path(const void *data, size_t len, hid_t file, const char *path,
+                                               const char *name, graft_status *st);
 GRAFTI_FUNC void graftI_h5_strings_free(char **v, int n);
 
 /* ---- results as blobs (h5child.c) ---------------------------------------------------- */

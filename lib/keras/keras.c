@@ -80,13 +80,13 @@ static void var_name(const char *stored, char *out, size_t cap)
 /* blob: layout, keras_version, backend, n_layers, layer names, then per weight
  * (1, layer, path, name, dtype, rank, dims[rank], nbytes, bytes) and a final 0. */
 
-static graft_code one_string_attr(hid_t file, const char *path, const char *attr, const char *name, char **out,
-                                  graft_status *st)
+static graft_code one_string_attr(const void *data, size_t len, hid_t file, const char *path, const char *attr,
+                                  const char *name, char **out, graft_status *st)
 {
     char **v = NULL;
     int n = 0;
     *out = NULL;
-    graft_code rc = graftI_h5_strings_attr(file, path, attr, name, 1, &v, &n, st);
+    graft_code rc = graftI_h5_strings_attr(data, len, file, path, attr, name, 1, &v, &n, st);
     if (rc == GRAFT_ERR_NOT_FOUND) return GRAFT_OK;
     if (rc) return rc;
     if (n == 1) {
@@ -133,7 +133,7 @@ static graft_code walk_keras2(const void *data, size_t len, hid_t file, const ch
 {
     char **layers = NULL;
     int nl = 0, count = 0;
-    graft_code rc = graftI_h5_strings_attr(file, group, "layer_names", name, KW_MAX_LAYERS, &layers, &nl, st);
+    graft_code rc = graftI_h5_strings_attr(data, len, file, group, "layer_names", name, KW_MAX_LAYERS, &layers, &nl, st);
     if (rc) return rc;
     for (int i = 0; i < nl && !rc; i++) rc = check_name(layers[i], false, name, group, "layer_names", i, st);
     if (rc) goto out;
@@ -149,7 +149,7 @@ static graft_code walk_keras2(const void *data, size_t len, hid_t file, const ch
         }
         char **wn = NULL;
         int nw = 0;
-        rc = graftI_h5_strings_attr(file, lp, "weight_names", name, KW_MAX_WEIGHTS, &wn, &nw, st);
+        rc = graftI_h5_strings_attr(data, len, file, lp, "weight_names", name, KW_MAX_WEIGHTS, &wn, &nw, st);
         if (rc == GRAFT_ERR_NOT_FOUND) rc = GRAFT_ERR_CORRUPT; /* Keras writes it on every layer */
         for (int k = 0; k < nw && !rc; k++) {
             char key[2 * KW_MAX_NAME + 80];
@@ -264,6 +264,7 @@ static graft_code keras_to_blob(const void *data, size_t len, const char *name, 
         goto out;
     }
     const char *layout = NULL, *group = NULL;
+    if ((rc = graftI_h5_precheck_path(data, len, file, "/", name, st)) != GRAFT_OK) goto out;
     htri_t ln = H5Aexists_by_name(file, "/", "layer_names", H5P_DEFAULT);
     htri_t mw = ln > 0 ? 0 : H5Lexists(file, "model_weights", H5P_DEFAULT);
     htri_t l3 = ln > 0 || mw > 0 ? 0 : H5Lexists(file, "layers", H5P_DEFAULT);
@@ -282,13 +283,13 @@ static graft_code keras_to_blob(const void *data, size_t len, const char *name, 
                               name);
         goto out;
     }
-    if ((rc = one_string_attr(file, "/", "keras_version", name, &version, st)) ||
-        (rc = one_string_attr(file, "/", "backend", name, &backend, st)))
+    if ((rc = one_string_attr(data, len, file, "/", "keras_version", name, &version, st)) ||
+        (rc = one_string_attr(data, len, file, "/", "backend", name, &backend, st)))
         goto out;
     if (!version && group && strcmp(group, "/") &&
-        (rc = one_string_attr(file, group, "keras_version", name, &version, st)))
+        (rc = one_string_attr(data, len, file, group, "keras_version", name, &version, st)))
         goto out;
-    if (!backend && group && strcmp(group, "/") && (rc = one_string_attr(file, group, "backend", name, &backend, st)))
+    if (!backend && group && strcmp(group, "/") && (rc = one_string_attr(data, len, file, group, "backend", name, &backend, st)))
         goto out;
     graftI_blob_str(out, layout);
     graftI_blob_str(out, version ? version : "");
