@@ -50,7 +50,7 @@ graft_dataset *graftI_h5_parse(const void *data, size_t len, const char *name, c
     int32_t *labels = NULL;
     hid_t fapl = H5I_INVALID_HID;
     hid_t file = graftI_h5_open_image(data, len, name, &fapl, st);
-    if (file < 0) goto out;
+    if (file < 0 || graftI_h5_precheck_path(data, len, file, "/", name, st)) goto out;
     if (graftI_h5_read_array(data, len, file, name, "/images", GRAFTI_H5_IMAGES, 3, 4, o->max_bytes, &im, st)) goto out;
     if (graftI_h5_read_array(data, len, file, name, "/labels", GRAFTI_H5_LABELS, 1, 1, o->max_bytes, &lb, st)) goto out;
     if (lb.dims[0] != im.dims[0]) {

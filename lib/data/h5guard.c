@@ -72,6 +72,28 @@ static bool check_layout(const img *m, uint64_t off, uint64_t size, char *why, s
 
 static uint64_t pad8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
 
+/* A symbol table message (old-style group): its local heap ("HEAP", version 0) with a
+ * non-empty data segment inside the file and a free list inside the segment (libhdf5
+ * 1.10 dereferences NULL on some broken local heaps, found by the h5 fuzz target). */
+static bool check_symbol_table(const img *m, uint64_t base, uint64_t off, uint64_t size, char *why, size_t wl)
+{
+    uint64_t btree, heap, v, dsize, freel, daddr;
+    if (size < 2 * (uint64_t)m->so || !rd(m, off, m->so, &btree) || !rd(m, off + m->so, m->so, &heap))
+        return snprintf(why, wl, "symbol table message truncated"), false;
+    uint64_t h = base + heap, hl = 8 + 2 * (uint64_t)m->sl + (uint64_t)m->so;
+    if (h < base || h > m->len || m->len - h < hl || memcmp(m->p + h, "HEAP", 4) != 0 || !rd(m, h + 4, 1, &v) ||
+        v != 0 || !rd(m, h + 8, m->sl, &dsize) || !rd(m, h + 8 + m->sl, m->sl, &freel) ||
+        !rd(m, h + 8 + 2 * (uint64_t)m->sl, m->so, &daddr))
+        return snprintf(why, wl, "local heap at %llu malformed", (unsigned long long)heap), false;
+    uint64_t undef = m->sl == 8 ? UINT64_MAX : 0xffffffffu, d = base + daddr;
+    if (dsize == 0 || d < base || d > m->len || dsize > m->len - d || (freel != 1 && freel != undef && freel >= dsize))
+        return snprintf(why, wl, "local heap at %llu: data segment of %llu bytes at %llu (free list at %llu)",
+                        (unsigned long long)heap, (unsigned long long)dsize, (unsigned long long)daddr,
+                        (unsigned long long)freel),
+               false;
+    return true;
+}
+
 /* Objects of one global heap collection ("GCOL"), by their 16-bit index. */
 typedef struct gcol {
     uint64_t addr;          /* the collection parsed (0: none) */
@@ -268,6 +290,7 @@ graft_code graftI_h5_precheck(const void *data, size_t len, uint64_t addr, const
             if (size > end - body) goto corrupt;
             if (type == 0x08 && !check_layout(&m, body, size, why, sizeof why)) goto bad;
             if (type == 0x0C && !check_attribute(&m, base, body, size, &heap, why, sizeof why)) goto bad;
+            if (type == 0x11 && !check_symbol_table(&m, base, body, size, why, sizeof why)) goto bad;
             if (type == 0x10) { /* continuation: offset, length */
                 uint64_t co, cl;
                 if (size < so + sl || !rd(&m, body, (int)so, &co) || !rd(&m, body + so, (int)sl, &cl))

@@ -103,6 +103,15 @@ static graft_code put_weight(const void *data, size_t len, hid_t file, const cha
 {
     if (++*count > KW_MAX_WEIGHTS)
         return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: more than %d weights", name, key, KW_MAX_WEIGHTS);
+    /* the groups on the way ("conv2d_1/kernel:0" lives in a subgroup) are checked too */
+    char grp[2 * KW_MAX_NAME + 80];
+    snprintf(grp, sizeof grp, "%s", key);
+    for (char *sl = strchr(grp + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+        *sl = '\0';
+        graft_code prc = graftI_h5_precheck_path(data, len, file, grp, name, st);
+        *sl = '/';
+        if (prc) return prc;
+    }
     h5_array a;
     graft_code rc = graftI_h5_read_array(data, len, file, name, key, GRAFTI_H5_WEIGHTS, 0, KW_MAX_RANK, *budget, &a, st);
     if (rc) {
