@@ -41,6 +41,9 @@ GRAFTI_FUNC graft_code graftI_ds_filter_inplace(graft_dataset *ds, const graft_d
  * object in messages. GRAFT_ERR_CORRUPT when it is malformed. */
 GRAFTI_FUNC graft_code graftI_h5_precheck(const void *data, size_t len, uint64_t addr, const char *name,
                                           const char *key, graft_status *st);
+/* The same for the root group, found through the superblock: run before libhdf5
+ * opens the file (opening loads the root group's header). */
+GRAFTI_FUNC graft_code graftI_h5_precheck_root(const void *data, size_t len, const char *name, graft_status *st);
 
 /* HDF5 image datasets (h5data.c): the parse itself, in this process (resolved options;
  * graft_dataset_load_h5 runs it through graftI_h5_run, h5util.h). */

@@ -318,3 +318,22 @@ bad:
     return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: %s (checked before libhdf5 opens it)", name, key,
                             why);
 }
+
+graft_code graftI_h5_precheck_root(const void *data, size_t len, const char *name, graft_status *st)
+{
+    img m = {data, len, 0, 0};
+    static const uint8_t sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    uint64_t sb = 0, sbv = 0, so = 0, root = 0;
+    while (sb + 8 <= len && memcmp(m.p + sb, sig, 8) != 0) sb = sb ? sb * 2 : 512;
+    if (sb + 8 > len || !rd(&m, sb + 8, 1, &sbv) || sbv > 3)
+        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: no superblock of versions 0..3", name);
+    if (!rd(&m, sbv <= 1 ? sb + 13 : sb + 9, 1, &so) || (so != 4 && so != 8))
+        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: superblock offset size %llu (4 or 8)", name,
+                                (unsigned long long)so);
+    /* v0/1: base, free space, end of file, driver info, then the root symbol table entry
+     * (link name offset, object header address); v2/3: base, extension, end of file, root */
+    uint64_t at = sbv == 0 ? sb + 24 + 5 * so : sbv == 1 ? sb + 28 + 5 * so : sb + 12 + 3 * so;
+    if (!rd(&m, at, (int)so, &root))
+        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: superblock truncated (root group address)", name);
+    return graftI_h5_precheck(data, len, root, name, "/", st);
+}

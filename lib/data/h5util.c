@@ -379,6 +379,8 @@ graft_code graftI_h5_check_image(const void *data, size_t len, const char *name,
 hid_t graftI_h5_open_image(const void *data, size_t len, const char *name, hid_t *fapl, graft_status *st)
 {
     char eb[200];
+    *fapl = H5I_INVALID_HID;
+    if (graftI_h5_precheck_root(data, len, name, st)) return H5I_INVALID_HID;
     H5PLset_loading_state(0); /* never load filter plugins named by a file */
     *fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (*fapl < 0 || H5Pset_fapl_core(*fapl, (size_t)1 << 20, 0) < 0 ||
