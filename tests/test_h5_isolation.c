@@ -207,8 +207,8 @@ static void test_chunk_index_checked_in_process(void **state)
 }
 
 /* Keras files on which libhdf5 1.10 over-reads an attribute's data, copies a global
- * heap object past its collection, or loops forever on a free-space object of size 0
- * (h5 fuzz target): graft's pre-check of object headers and global heaps refuses
+ * heap object past its collection, loops forever on a free-space object of size 0, or
+ * allocates 21 GB for a string whose base type claims 4 GB elements (h5 fuzz target): graft's pre-check of object headers and global heaps refuses
  * them in process, before libhdf5 decodes anything (under ASan in the sanitizer
  * build), and fast. */
 static void test_attribute_and_heap_checked_in_process(void **state)
@@ -220,6 +220,7 @@ static void test_attribute_and_heap_checked_in_process(void **state)
         {"libhdf5-overread-attribute-data", "attribute name, type and space of 264 bytes in a 128-byte message"},
         {"libhdf5-overread-global-heap", "global heap object 2 of 54975581388805 bytes does not fit its collection"},
         {"libhdf5-hang-global-heap-free-space", "global heap object 0 of 0 bytes does not fit its collection"},
+        {"libhdf5-alloc-21GB-vlen-base-type", "attribute element 0: 5 x 4261412865 bytes not in global heap object 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char path[1024];
