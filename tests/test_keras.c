@@ -377,6 +377,18 @@ static void test_caps(void **state)
         graft_keras_weights_free(kw);
         free(path);
     }
+    /* float16 weights come through as GRAFT_HALF words, bit-exact (IEEE binary16) */
+    char *hp = ckt_path(dir, "half.h5");
+    graft_status st;
+    graft_keras_weights *kw = graft_keras_weights_read(hp, NULL, &st);
+    if (!kw) fail_msg("%s", st.msg);
+    const graft_tensor *t = graft_keras_weight_tensor(kw, 0);
+    assert_int_equal(graft_tensor_dtype(t), GRAFT_HALF);
+    const uint16_t want[4] = {0x3800, 0xC000, 0x7BFF, 0x3C00}; /* 0.5, -2, 65504, 1 */
+    assert_int_equal(graft_tensor_nbytes(t), sizeof want);
+    assert_memory_equal(graft_tensor_cdata(t), want, sizeof want);
+    graft_keras_weights_free(kw);
+    free(hp);
     ckt_rm_rf(dir);
     free(dir);
 }

@@ -34,10 +34,14 @@ static void help(FILE *f)
 
 bool graft_cli_is_hdf5(const char *path)
 {
+    /* the superblock signature sits at 0, 512, 1024, 2048, ... (a user block before it) */
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     unsigned char b[8];
     FILE *f = fopen(path, "rb");
-    bool yes = f && fread(b, 1, 8, f) == 8 && !memcmp(b, sig, 8);
+    bool yes = false;
+    for (long off = 0; f && !yes && off >= 0 && fseek(f, off, SEEK_SET) == 0 && fread(b, 1, 8, f) == 8;
+         off = off ? (off > (1L << 40) ? -1 : off * 2) : 512)
+        yes = !memcmp(b, sig, 8);
     if (f) fclose(f);
     return yes;
 }

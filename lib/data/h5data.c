@@ -174,10 +174,10 @@ static graft_dataset *load_image(const void *data, size_t len, const char *name,
                                  graft_status *st)
 {
     if (graftI_h5_check_image(data, len, name, o->max_bytes, st)) return NULL;
+    if (o->h5_in_process) return graftI_h5_parse(data, len, name, o, st); /* no blob to copy and re-check */
     uint8_t *blob = NULL;
     size_t n = 0;
-    if (graftI_h5_run(data, len, name, o->h5_in_process, o->h5_timeout_s, o->max_bytes, dataset_to_blob, o, &blob,
-                      &n, st))
+    if (graftI_h5_run(data, len, name, false, o->h5_timeout_s, o->max_bytes, dataset_to_blob, o, &blob, &n, st))
         return NULL;
     graft_dataset *ds = dataset_from_blob(blob, n, name, o, st);
     graftI_free(blob);

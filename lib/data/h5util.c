@@ -121,16 +121,10 @@ static bool match_type(hid_t t, graftI_h5_kinds kinds, h5_kind *k)
  * copies chunks whose index entries are garbage (a heap over-read the h5 fuzz target
  * found). Looked up by coordinates (a B-tree search each), then the index's own count
  * must match; at most H5D_MAX_CHUNKS chunks. */
-static graft_code check_chunks(hid_t d, hid_t sp, size_t len, int rank, const h5_array *a, int nf, const char *name,
-                               const char *key, graft_status *st)
+static graft_code check_chunks(hid_t d, hid_t sp, size_t len, int rank, const hsize_t *cd, const h5_array *a, int nf,
+                               const char *name, const char *key, graft_status *st)
 {
-    hid_t dcpl = H5Dget_create_plist(d);
-    hsize_t cd[H5D_MAX_RANK], grid[H5D_MAX_RANK], at[H5D_MAX_RANK];
-    int cr = dcpl >= 0 ? H5Pget_chunk(dcpl, H5D_MAX_RANK, cd) : -1;
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (cr != rank)
-        return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: chunk rank differs from the dataset rank (%d)", name,
-                                key, rank);
+    hsize_t grid[H5D_MAX_RANK], at[H5D_MAX_RANK];
     uint64_t chunks = 1, chunk_bytes = a->kind.size;
     for (int i = 0; i < rank; i++) {
         grid[i] = (a->dims[i] + cd[i] - 1) / cd[i];
@@ -281,10 +275,10 @@ graft_code graftI_h5_read_array(const void *image, size_t len, hid_t file, const
         goto out;
     }
     a->rank = rank;
+    hsize_t cd[H5D_MAX_RANK]; /* chunk dims (chunked layout) */
     if (lay == H5D_CHUNKED) {
         /* libhdf5 1.10 reads out of bounds when a chunk is larger than the
          * dataset (a one-byte change to the layout message does that) */
-        hsize_t cd[H5D_MAX_RANK];
         if (H5Pget_chunk(dcpl, H5D_MAX_RANK, cd) != rank) {
             rc = graft_status_set(st, GRAFT_ERR_CORRUPT,
                                   "%s: %s: chunk rank differs from the dataset rank (%d)", name, key, rank);
@@ -312,8 +306,8 @@ graft_code graftI_h5_read_array(const void *image, size_t len, hid_t file, const
     if (__builtin_mul_overflow(count, (uint64_t)a->kind.size, &bytes) || bytes > (uint64_t)max_bytes ||
         bytes > SIZE_MAX) {
         rc = graft_status_set(st, GRAFT_ERR_NOMEM,
-                              "%s: %s: %llu elements exceed the cap of %lld bytes (raise max_bytes)", name,
-                              key, (unsigned long long)count, (long long)max_bytes);
+                              "%s: %s: %llu elements exceed the cap (%lld bytes left under max_bytes; raise it)",
+                              name, key, (unsigned long long)count, (long long)max_bytes);
         goto out;
     }
     /* Stored bytes bound the data: unwritten (fill-value) datasets and
@@ -328,7 +322,7 @@ graft_code graftI_h5_read_array(const void *image, size_t len, hid_t file, const
                               (unsigned long long)bytes, (unsigned long long)stored);
         goto out;
     }
-    if (lay == H5D_CHUNKED && count > 0 && (rc = check_chunks(d, sp, len, rank, a, nf, name, key, st)) != GRAFT_OK)
+    if (lay == H5D_CHUNKED && count > 0 && (rc = check_chunks(d, sp, len, rank, cd, a, nf, name, key, st)) != GRAFT_OK)
         goto out;
     a->nbytes = (size_t)bytes;
     a->data = graftI_malloc(a->nbytes ? a->nbytes : 1);

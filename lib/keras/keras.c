@@ -97,16 +97,17 @@ static graft_code one_string_attr(const void *data, size_t len, hid_t file, cons
     return GRAFT_OK;
 }
 
+/* key's first `checked` bytes name a group already pre-checked (the layer's). */
 static graft_code put_weight(const void *data, size_t len, hid_t file, const char *name, const char *layer,
-                             const char *key, const char *wname, int64_t *budget, graftI_ck_buf *out, int *count,
-                             graft_status *st)
+                             const char *key, size_t checked, const char *wname, int64_t *budget, graftI_ck_buf *out,
+                             int *count, graft_status *st)
 {
     if (++*count > KW_MAX_WEIGHTS)
         return graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: more than %d weights", name, key, KW_MAX_WEIGHTS);
-    /* the groups on the way ("conv2d_1/kernel:0" lives in a subgroup) are checked too */
+    /* the groups below it on the way ("conv2d_1/kernel:0" lives in a subgroup) too */
     char grp[2 * KW_MAX_NAME + 80];
     snprintf(grp, sizeof grp, "%s", key);
-    for (char *sl = strchr(grp + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+    for (char *sl = strchr(grp + checked + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
         *sl = '\0';
         graft_code prc = graftI_h5_precheck_path(data, len, file, grp, name, st);
         *sl = '/';
@@ -114,12 +115,7 @@ static graft_code put_weight(const void *data, size_t len, hid_t file, const cha
     }
     h5_array a;
     graft_code rc = graftI_h5_read_array(data, len, file, name, key, GRAFTI_H5_WEIGHTS, 0, KW_MAX_RANK, *budget, &a, st);
-    if (rc) {
-        if (rc == GRAFT_ERR_NOMEM && st && strstr(st->msg, "raise max_bytes"))
-            graft_status_set(st, GRAFT_ERR_NOMEM, "%s: %s: the weights exceed the cap of max_bytes (raise it)", name,
-                             key);
-        return rc;
-    }
+    if (rc) return rc;
     *budget -= (int64_t)a.nbytes;
     char vn[KW_MAX_NAME + 1];
     var_name(wname, vn, sizeof vn);
@@ -164,7 +160,7 @@ static graft_code walk_keras2(const void *data, size_t len, hid_t file, const ch
             char key[2 * KW_MAX_NAME + 80];
             if ((rc = check_name(wn[k], true, name, lp, "weight_names", k, st)) != GRAFT_OK) break;
             snprintf(key, sizeof key, "%s/%s", lp, wn[k]);
-            rc = put_weight(data, len, file, name, layers[i], key, wn[k], &budget, out, &count, st);
+            rc = put_weight(data, len, file, name, layers[i], key, strlen(lp), wn[k], &budget, out, &count, st);
         }
         graftI_h5_strings_free(wn, nw);
     }
@@ -213,7 +209,8 @@ static graft_code walk_keras3(const void *data, size_t len, hid_t file, const ch
     char eb[200];
     name_list l = {0};
     int count = 0;
-    graft_code rc = GRAFT_OK;
+    graft_code rc = graftI_h5_precheck_path(data, len, file, "/layers", name, st);
+    if (rc) return rc;
     hid_t g = H5Gopen2(file, "layers", H5P_DEFAULT);
     if (g < 0) return graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: /layers: not a group (%s)", name, graftI_h5_err(eb));
     hsize_t idx = 0;
@@ -228,7 +225,10 @@ static graft_code walk_keras3(const void *data, size_t len, hid_t file, const ch
     for (int i = 0; i < l.n; i++) graftI_blob_str(out, l.v[i]);
     for (int i = 0; i < l.n && !rc; i++) {
         char vp[KW_MAX_NAME + 32];
-        snprintf(vp, sizeof vp, "/layers/%s/vars", l.v[i]);
+        snprintf(vp, sizeof vp, "/layers/%s", l.v[i]);
+        size_t lpl = strlen(vp);
+        if ((rc = graftI_h5_precheck_path(data, len, file, vp, name, st)) != GRAFT_OK) break;
+        strcat(vp, "/vars");
         htri_t ex = H5Lexists(file, vp + 1, H5P_DEFAULT);
         if (ex < 0) {
             rc = graft_status_set(st, GRAFT_ERR_CORRUPT, "%s: %s: cannot look up (%s)", name, vp, graftI_h5_err(eb));
@@ -249,7 +249,7 @@ static graft_code walk_keras3(const void *data, size_t len, hid_t file, const ch
             char key[KW_MAX_NAME + 64], wn[KW_MAX_NAME + 64];
             snprintf(key, sizeof key, "%s/%llu", vp, (unsigned long long)k);
             snprintf(wn, sizeof wn, "%s/vars/%llu", l.v[i], (unsigned long long)k);
-            rc = put_weight(data, len, file, name, l.v[i], key, wn, &budget, out, &count, st);
+            rc = put_weight(data, len, file, name, l.v[i], key, lpl, wn, &budget, out, &count, st);
         }
     }
 out:
